@@ -1,0 +1,73 @@
+"""Frozen config dataclasses whose fields carry UI metadata.
+
+A field made with :func:`param` records its range, step and help text. The app
+generates widgets from that metadata (``ui/forms.py``) and ``__post_init__``
+checks the ranges, so a config built from a URL, a file or the command line is
+validated the same way as one built from widgets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class UI:
+    """How one config field is shown and checked."""
+
+    label: str
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    options: tuple | None = None
+    log: bool = False  # widget moves on a log scale (learning rates)
+    live: bool = False  # may change while a run is training
+
+
+def param(default: Any, label: str, *, help: str = "", min: float | None = None,
+          max: float | None = None, step: float | None = None, options: tuple | None = None,
+          log: bool = False, live: bool = False):
+    """A dataclass field with UI metadata (see :class:`UI`)."""
+    ui = UI(label=label, help=help, min=min, max=max, step=step, options=options, log=log, live=live)
+    return dataclasses.field(default=default, metadata={"ui": ui})
+
+
+@dataclass(frozen=True)
+class Config:
+    """Base of every config: checks each field against its declared range."""
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            ui = f.metadata.get("ui")
+            value = getattr(self, f.name)
+            if ui is None:
+                continue
+            if ui.options is not None and value not in ui.options:
+                raise ValueError(f"{type(self).__name__}.{f.name}={value!r}: choose one of {ui.options}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if ui.min is not None and value < ui.min:
+                raise ValueError(f"{type(self).__name__}.{f.name}={value}: must be >= {ui.min}")
+            if ui.max is not None and value > ui.max:
+                raise ValueError(f"{type(self).__name__}.{f.name}={value}: must be <= {ui.max}")
+
+    @classmethod
+    def ui_fields(cls) -> list[tuple[dataclasses.Field, UI]]:
+        """The fields that have UI metadata, in declaration order."""
+        return [(f, f.metadata["ui"]) for f in dataclasses.fields(cls) if "ui" in f.metadata]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Config":
+        """Build from a plain dict; unknown keys are an error, missing keys keep defaults."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown fields {sorted(unknown)}; known: {sorted(names)}")
+        kinds = {f.name: type(f.default) for f in dataclasses.fields(cls)}
+        return cls(**{k: kinds[k](v) if kinds[k] in (int, float, bool, str) else v for k, v in data.items()})

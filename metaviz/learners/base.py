@@ -1,0 +1,170 @@
+"""The meta-learner interface, with defaults that most learners keep.
+
+A meta-learner owns *meta-parameters* ``self.params`` (a dict of leaf tensors)
+and a network used only as a function. Everything per task is a pure function
+of parameters, so the same code runs one task at a time (a Python loop, as
+learn2learn and higher do) or many tasks at once under ``torch.func.vmap``:
+
+    adapt(params, support)            -> Adapted(params', inner losses)   inner loop
+    predict(params', x)               -> outputs
+    task_loss(params, episode)        -> scalar, the meta-objective of one task
+    meta_grad(batch)                  -> mean over tasks of grad task_loss
+    outer_step(batch, optimizer)      -> one meta-update of self.params
+
+Subclass it in one file of ``metaviz/learners/``; the registry, the pickers,
+the generated widgets and the contract tests find it there. The subclass
+docstring is shown in the app: give the paper, the idea and the update rule.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import grad_and_value, vmap
+
+from metaviz.config import Config, param
+from metaviz.functional import Params, detach, forward, gradient_descent, init_params
+from metaviz.tasks.base import Episode, TaskDistribution
+
+STRATEGIES = ("auto", "vmap", "loop")
+
+
+@dataclass(frozen=True)
+class InnerLoopConfig(Config):
+    """Shared by every learner that adapts with gradient steps."""
+
+    inner_lr: float = param(0.01, "Inner learning rate (alpha)", min=1e-5, max=10.0, step=0.001, log=True,
+                            live=True, help="Step size of the SGD steps on the support set. Applies now.")
+    inner_steps: int = param(1, "Inner steps", min=0, max=20, step=1,
+                             help="Gradient steps on the support set per task during meta-training.")
+
+
+@dataclass(frozen=True)
+class Adapted:
+    """The result of the inner loop on one task (or on a batch, under vmap)."""
+
+    params: Params
+    losses: torch.Tensor  # [steps] support loss before each inner step
+
+
+class MetaLearner(ABC):
+    """Base of every meta-learner (see the module docstring)."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    family: ClassVar[str] = ""  # optimization, optimizer, metric, model, task-embedding, baseline
+    Config: ClassVar[type[Config]] = InnerLoopConfig
+    kinds: ClassVar[frozenset[str]] = frozenset({"regression", "classification"})
+    has_inner_loop: ClassVar[bool] = True
+    has_embedding: ClassVar[bool] = False
+
+    def __init__(self, config: Config | None, task: TaskDistribution, net: nn.Module,
+                 device: torch.device | str = "cpu", strategy: str = "auto"):
+        if task.kind not in self.kinds:
+            raise ValueError(f"{self.name} does not do {task.kind}; it does {sorted(self.kinds)}")
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+        self.config = config if config is not None else self.Config()
+        self.task = task
+        self.net = net.to(device)
+        self.device = torch.device(device)
+        self.params: Params = init_params(net, device)
+        self.strategy = strategy
+
+    # ---- per task: pure functions of parameters -------------------------------------------
+    def predict(self, params: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """Network outputs for inputs ``x`` [N, *in_shape] -> [N, out_dim]."""
+        return forward(self.net, params, x)
+
+    def support_loss(self, params: Params, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.task.loss(self.predict(params, x), y)
+
+    def adapt(self, params: Params, support_x: torch.Tensor, support_y: torch.Tensor,
+              steps: int | None = None, first_order: bool = False) -> Adapted:
+        """Inner loop: ``steps`` SGD steps of the support loss from ``params``."""
+        steps = self.config.inner_steps if steps is None else steps
+        adapted, losses = gradient_descent(lambda p: self.support_loss(p, support_x, support_y),
+                                           params, steps, self.config.inner_lr, first_order)
+        return Adapted(adapted, losses)
+
+    def task_loss(self, params: Params, episode: Episode) -> torch.Tensor:
+        """The meta-objective of one task: query loss after adapting on the support set."""
+        adapted = self.adapt(params, episode.support_x, episode.support_y)
+        return self.task.loss(self.predict(adapted.params, episode.query_x), episode.query_y)
+
+    def query_curve(self, params: Params, episode: Episode, steps: int) -> torch.Tensor:
+        """Query loss after 0, 1, ..., ``steps`` inner steps (no meta-gradient): [steps + 1]."""
+        params = detach(params)
+        out = [self.task.loss(self.predict(params, episode.query_x), episode.query_y)]
+        for _ in range(steps):
+            params = self.adapt(params, episode.support_x, episode.support_y, steps=1, first_order=True).params
+            params = detach(params)
+            out.append(self.task.loss(self.predict(params, episode.query_x), episode.query_y))
+        return torch.stack(out)
+
+    # ---- over a batch of tasks --------------------------------------------------------------
+    def resolved_strategy(self) -> str:
+        """``auto``: vmap on accelerators and for MLPs; a loop for conv nets on the CPU,
+        where vmap was measured at half the loop's speed and 20x its memory."""
+        if self.strategy != "auto":
+            return self.strategy
+        has_conv = any(isinstance(m, nn.Conv2d) for m in self.net.modules())
+        return "loop" if self.device.type == "cpu" and has_conv else "vmap"
+
+    def per_task(self, fn, params: Params, batch: Episode):
+        """Apply ``fn(params, episode)`` to every task of ``batch``; outputs stacked over tasks."""
+        if self.resolved_strategy() == "vmap":
+            return vmap(fn, in_dims=(None, 0))(params, batch)
+        outs = [fn(params, batch.task(i)) for i in range(batch.n_tasks)]
+        return torch.utils._pytree.tree_map(lambda *xs: torch.stack(xs), *outs)
+
+    def meta_grad(self, batch: Episode) -> tuple[Params, torch.Tensor]:
+        """Mean over tasks of each task's meta-gradient, and the mean meta-loss.
+
+        Each task's gradient is taken inside the per-task function (also under
+        vmap) and then averaged: with BatchNorm, one gradient around a whole vmap
+        of second-order inner loops was measured to be wrong.
+        """
+        grads, losses = self.per_task(grad_and_value(self.task_loss), detach(self.params), batch)
+        return {k: g.mean(0) for k, g in grads.items()}, losses.mean()
+
+    def meta_loss(self, batch: Episode) -> torch.Tensor:
+        """Mean meta-objective over the tasks of ``batch``, differentiable in ``self.params``."""
+        return torch.stack([self.task_loss(self.params, batch.task(i)) for i in range(batch.n_tasks)]).mean()
+
+    def outer_step(self, batch: Episode, optimizer: torch.optim.Optimizer) -> dict[str, float]:
+        """One meta-update. Non-finite losses or gradients leave the parameters untouched
+        and return ``{"loss": nan}`` so the caller can stop the run."""
+        grads, loss = self.meta_grad(batch)
+        value = float(loss)
+        if not (math.isfinite(value) and all(bool(torch.isfinite(g).all()) for g in grads.values())):
+            return {"loss": math.nan}
+        optimizer.zero_grad(set_to_none=True)
+        for k, p in self.params.items():
+            p.grad = grads[k]
+        optimizer.step()
+        return {"loss": value}
+
+    def make_optimizer(self, lr: float) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.params.values(), lr=lr)
+
+    def evaluate(self, batch: Episode, steps: int) -> np.ndarray:
+        """Mean query loss over the tasks of ``batch`` after 0..``steps`` inner steps: [steps + 1]."""
+        curves = self.per_task(lambda p, e: self.query_curve(p, e, steps), detach(self.params), batch)
+        return curves.mean(0).detach().cpu().numpy()
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    def state_numpy(self) -> dict[str, np.ndarray]:
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.params.items()}
+
+    def load_numpy(self, state: Mapping[str, np.ndarray]) -> None:
+        with torch.no_grad():
+            for k, p in self.params.items():
+                p.copy_(torch.as_tensor(state[k], dtype=p.dtype, device=p.device))

@@ -1,0 +1,182 @@
+"""A training run and its resumable stream of events.
+
+    run = Run(RunConfig(task="sinusoid", learner="maml"))
+    for event in train(run, 100):   # StepEvent, EvalEvent every eval_every steps, DoneEvent
+        ...
+    for event in train(run, 100):   # continues where it stopped: same losses as one call of 200
+        ...
+
+Each step's tasks are drawn from a generator seeded by (seed, step), so a
+resumed run sees the same tasks as an uninterrupted one. No prints, no sleeps,
+no UI types: the worker and the command line consume the events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from metaviz import learners, tasks
+from metaviz.config import Config, param
+from metaviz.device import resolve_device
+from metaviz.events import DivergedEvent, DoneEvent, EvalEvent, Event, StepEvent
+from metaviz.learners.base import STRATEGIES, MetaLearner
+from metaviz.models import build_model
+
+EVAL_SEED_OFFSET = 1_000_003  # held-out tasks come from a stream no training step uses
+
+
+@dataclass(frozen=True)
+class TrainConfig(Config):
+    meta_batch: int = param(25, "Meta-batch (tasks per outer step)", min=1, max=512, step=1)
+    meta_lr: float = param(1e-3, "Meta learning rate (Adam, beta)", min=1e-6, max=1.0, step=1e-4, log=True,
+                           live=True, help="Step size of the outer loop. Applies now.")
+    n_steps: int = param(1000, "Meta-iterations", min=1, max=1_000_000, step=100)
+    eval_every: int = param(25, "Evaluate every (steps)", min=1, max=10_000, step=5)
+    n_eval_tasks: int = param(100, "Held-out tasks for evaluation", min=1, max=2000, step=10)
+    eval_steps: int = param(10, "Inner steps at evaluation", min=0, max=50, step=1)
+    hidden: int = param(40, "Hidden units per layer", min=1, max=512, step=1)
+    layers: int = param(2, "Hidden layers", min=1, max=6, step=1)
+    baseline: bool = param(True, "Train the pretrained baseline alongside",
+                           help="Same tasks, trained jointly then fine-tuned: what MAML must beat.")
+    strategy: str = param("auto", "Batching over tasks", options=STRATEGIES,
+                          help="vmap batches the inner loops of all tasks; loop runs them one by one.")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run. Task and learner configs default to their classes' defaults."""
+
+    task: str = "sinusoid"
+    learner: str = "maml"
+    task_config: Config | None = None
+    learner_config: Config | None = None
+    train: TrainConfig = TrainConfig()
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        task_cls, learner_cls = tasks.get(self.task), learners.get(self.learner)
+        if self.task_config is None:
+            object.__setattr__(self, "task_config", task_cls.Config())
+        if self.learner_config is None:
+            object.__setattr__(self, "learner_config", learner_cls.Config())
+        if not isinstance(self.task_config, task_cls.Config):
+            raise TypeError(f"task_config must be a {task_cls.Config.__name__}")
+        if not isinstance(self.learner_config, learner_cls.Config):
+            raise TypeError(f"learner_config must be a {learner_cls.Config.__name__}")
+        if task_cls.kind not in learner_cls.kinds:
+            raise ValueError(f"{self.learner} cannot learn {task_cls.kind} tasks such as {self.task}")
+
+    def to_dict(self) -> dict:
+        return {"task": self.task, "learner": self.learner, "task_config": self.task_config.to_dict(),
+                "learner_config": self.learner_config.to_dict(), "train": self.train.to_dict(),
+                "seed": self.seed, "device": self.device}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        return cls(task=d["task"], learner=d["learner"],
+                   task_config=tasks.get(d["task"]).Config.from_dict(d.get("task_config", {})),
+                   learner_config=learners.get(d["learner"]).Config.from_dict(d.get("learner_config", {})),
+                   train=TrainConfig.from_dict(d.get("train", {})),
+                   seed=int(d.get("seed", 0)), device=d.get("device", "auto"))
+
+
+def build_learner(config: RunConfig, name: str | None = None, device: str | torch.device = "cpu") -> MetaLearner:
+    """The learner ``name`` (default: the run's) for this run's task, initialised from its seed."""
+    task = tasks.get(config.task)(config.task_config)
+    cls = learners.get(name or config.learner)
+    learner_config = config.learner_config if cls is learners.get(config.learner) else None
+    if learner_config is None and "inner_lr" in {f.name for f in dataclasses.fields(cls.Config)}:
+        # the baseline fine-tunes with the same inner loop as the learner it is compared with
+        shared = {k: getattr(config.learner_config, k) for k in ("inner_lr", "inner_steps")
+                  if hasattr(config.learner_config, k)}
+        learner_config = cls.Config(**shared)
+    net = build_model(task.in_shape, task.out_dim, config.train.hidden, config.train.layers, seed=config.seed)
+    return cls(learner_config, task, net, device, strategy=config.train.strategy)
+
+
+class Run:
+    """The mutable state of one run: learners, optimizers, step counter, status."""
+
+    def __init__(self, config: RunConfig):
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.learner = build_learner(config, device=self.device)
+        self.baseline = (build_learner(config, "pretrained", self.device)
+                         if config.train.baseline and config.learner != "pretrained" else None)
+        self.optimizer = self.learner.make_optimizer(config.train.meta_lr)
+        self.baseline_optimizer = self.baseline.make_optimizer(config.train.meta_lr) if self.baseline else None
+        self.step = 0
+        self.status = "ready"  # ready, running, done, diverged
+        self.message = ""
+        held_out = torch.Generator().manual_seed(config.seed + EVAL_SEED_OFFSET)
+        self.eval_batch = self.learner.task.sample(config.train.n_eval_tasks, held_out).episode.to(self.device)
+
+    @property
+    def task(self):
+        return self.learner.task
+
+    def batch_for_step(self, step: int):
+        generator = torch.Generator().manual_seed(self.config.seed * 1_000_000_007 + step)
+        return self.task.sample(self.config.train.meta_batch, generator).episode.to(self.device)
+
+    def set_meta_lr(self, lr: float) -> None:
+        self.config = dataclasses.replace(self.config, train=dataclasses.replace(self.config.train, meta_lr=lr))
+        for opt in filter(None, (self.optimizer, self.baseline_optimizer)):
+            for group in opt.param_groups:
+                group["lr"] = lr
+
+    def set_inner_lr(self, lr: float) -> None:
+        for learner in filter(None, (self.learner, self.baseline)):
+            if hasattr(learner.config, "inner_lr"):
+                learner.config = dataclasses.replace(learner.config, inner_lr=lr)
+        self.config = dataclasses.replace(self.config, learner_config=self.learner.config)
+
+    def evaluate(self) -> EvalEvent:
+        steps = self.config.train.eval_steps
+        baseline = self.baseline.evaluate(self.eval_batch, steps) if self.baseline else None
+        return EvalEvent(self.step, self.learner.evaluate(self.eval_batch, steps), baseline,
+                         getattr(self.learner.config, "inner_steps", 0))
+
+
+def _divergence_message(run: Run, step: int) -> str:
+    inner = getattr(run.learner.config, "inner_lr", None)
+    hint = f" or the inner learning rate (now {inner:g})" if inner is not None else ""
+    return (f"Training diverged at meta-iteration {step}: the meta-loss or its gradient became NaN or "
+            f"infinite. The parameters from before that step are kept. Lower the meta learning rate "
+            f"(now {run.config.train.meta_lr:g}){hint}, then press Reset.")
+
+
+def train(run: Run, n_steps: int) -> Iterator[Event]:
+    """Advance ``run`` by up to ``n_steps`` meta-iterations, yielding events as they happen."""
+    if run.status == "diverged":
+        yield DivergedEvent(run.step, run.message)
+        return
+    run.status = "running"
+    if run.step == 0:
+        yield run.evaluate()
+    end = min(run.step + n_steps, run.config.train.n_steps)
+    while run.step < end:
+        start = time.perf_counter()
+        batch = run.batch_for_step(run.step)
+        metrics = run.learner.outer_step(batch, run.optimizer)
+        baseline_loss = run.baseline.outer_step(batch, run.baseline_optimizer)["loss"] if run.baseline else None
+        if not math.isfinite(metrics["loss"]):
+            run.status, run.message = "diverged", _divergence_message(run, run.step + 1)
+            yield DivergedEvent(run.step + 1, run.message)
+            return
+        run.step += 1
+        seconds = time.perf_counter() - start
+        yield StepEvent(run.step, metrics["loss"], baseline_loss, seconds,
+                        run.config.train.meta_batch / max(seconds, 1e-9))
+        if run.step % run.config.train.eval_every == 0 or run.step == run.config.train.n_steps:
+            yield run.evaluate()
+    finished = run.step >= run.config.train.n_steps
+    run.status = "done" if finished else "ready"
+    yield DoneEvent(run.step, finished)

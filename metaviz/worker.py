@@ -1,0 +1,242 @@
+"""Run training in a background thread; commands in, snapshots out.
+
+The worker owns one :class:`~metaviz.train.Run` and pulls events from
+:func:`~metaviz.train.train` one at a time, checking its command queue between
+events, so pause, step, stop and live hyperparameter changes apply within one
+meta-iteration. It never touches any UI: a page reads :meth:`Worker.snapshot`,
+a frozen copy made under a lock, as often as it likes.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from metaviz.device import device_label
+from metaviz.events import DivergedEvent, DoneEvent, EvalEvent, StepEvent
+from metaviz.train import Run, RunConfig, train
+
+HISTORY = 5000          # points kept per curve
+CHECKPOINT_EVERY = 0.25  # seconds between parameter copies for the analysis views
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Parameters of the learner (and baseline) at one step, as numpy arrays on the CPU."""
+
+    step: int
+    config: RunConfig  # with the live values (learning rates) in force at that step
+    learner: dict[str, np.ndarray]
+    baseline: dict[str, np.ndarray] | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a page needs to draw a run, copied out of the worker."""
+
+    version: int = 0
+    status: str = "idle"  # idle, ready, running, paused, done, diverged, error
+    message: str = ""
+    config: RunConfig | None = None
+    step: int = 0
+    tasks_per_second: float = 0.0
+    device: str = ""
+    train: dict[str, np.ndarray] = field(default_factory=dict)  # step, loss, baseline_loss
+    val: dict[str, np.ndarray] = field(default_factory=dict)    # step, loss, baseline_loss
+    last_eval: EvalEvent | None = None
+    checkpoint: Checkpoint | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("running", "paused", "ready")
+
+
+class Worker:
+    """One background training thread. All methods are safe to call from any thread."""
+
+    def __init__(self):
+        self._commands: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._snapshot = Snapshot()
+        self._run: Run | None = None
+        self._events = None
+        self._pending_steps = 0
+        self._last_checkpoint = 0.0
+        self._thread = threading.Thread(target=self._loop, name="metaviz-worker", daemon=True)
+        self._thread.start()
+
+    # ---- commands (any thread) ----------------------------------------------------------------
+    def start(self, config: RunConfig) -> None:
+        """Start a new run with ``config``, replacing any current one."""
+        self._commands.put(("start", config))
+
+    def pause(self) -> None:
+        self._commands.put(("pause", None))
+
+    def resume(self) -> None:
+        self._commands.put(("resume", None))
+
+    def step(self, n: int = 1) -> None:
+        """Do ``n`` more meta-iterations, then pause."""
+        self._commands.put(("step", n))
+
+    def stop(self) -> None:
+        """Forget the current run."""
+        self._commands.put(("stop", None))
+
+    def set(self, *, meta_lr: float | None = None, inner_lr: float | None = None) -> None:
+        """Change learning rates of the running run; they apply from the next meta-iteration."""
+        self._commands.put(("set", {"meta_lr": meta_lr, "inner_lr": inner_lr}))
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the thread and free the run (and its GPU memory)."""
+        self._commands.put(("close", None))
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            return self._snapshot
+
+    def wait(self, predicate, timeout: float = 30.0, poll: float = 0.01) -> Snapshot:
+        """Block until ``predicate(snapshot)`` holds (for scripts and tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            snap = self.snapshot()
+            if predicate(snap):
+                return snap
+            time.sleep(poll)
+        raise TimeoutError(f"worker did not reach the expected state in {timeout}s; now {self.snapshot()}")
+
+    # ---- the thread ------------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            busy = self._snapshot.status == "running" or self._pending_steps > 0
+            try:
+                command, arg = self._commands.get(block=not busy)
+            except queue.Empty:
+                command = None
+            if command == "close":
+                self._clear()
+                return
+            try:
+                if command is not None:
+                    self._handle(command, arg)
+                else:
+                    self._advance()
+            except Exception as error:  # noqa: BLE001 - anything a run raises becomes its status
+                self._fail(error)
+
+    def _handle(self, command: str, arg) -> None:
+        if command == "start":
+            self._clear()
+            self._new_run(arg)
+            self._publish(status="running")
+        elif command == "stop":
+            self._clear()
+        elif self._run is None or self._snapshot.status in ("done", "diverged", "error"):
+            return  # nothing to pause, resume, step or tune
+        elif command == "pause":
+            self._pending_steps = 0
+            self._publish(status="paused", checkpoint=True)
+        elif command == "resume":
+            self._publish(status="running")
+        elif command == "step":
+            self._pending_steps += int(arg)
+            self._publish(status="paused")
+        elif command == "set":
+            if arg.get("meta_lr") is not None:
+                self._run.set_meta_lr(float(arg["meta_lr"]))
+            if arg.get("inner_lr") is not None:
+                self._run.set_inner_lr(float(arg["inner_lr"]))
+            self._publish(config=self._run.config, checkpoint=True)
+
+    def _new_run(self, config: RunConfig) -> None:
+        self._run = Run(config)
+        self._events = train(self._run, config.train.n_steps)
+        with self._lock:
+            self._history = {"train": {k: deque(maxlen=HISTORY) for k in ("step", "loss", "baseline_loss")},
+                             "val": {k: deque(maxlen=HISTORY) for k in ("step", "loss", "baseline_loss")}}
+            self._snapshot = Snapshot(version=self._snapshot.version + 1, status="ready", config=config,
+                                      device=device_label(str(self._run.device.type)))
+
+    def _advance(self) -> None:
+        """Pull events until one meta-iteration is done (or the run ends)."""
+        while True:
+            event = next(self._events, None)
+            if event is None or isinstance(event, DoneEvent):
+                self._pending_steps = 0
+                self._publish(status="done", checkpoint=True)
+                return
+            if isinstance(event, DivergedEvent):
+                self._pending_steps = 0
+                self._publish(status="diverged", message=event.message, checkpoint=True)
+                return
+            self._record(event)
+            if isinstance(event, StepEvent):
+                if self._pending_steps > 0:
+                    self._pending_steps -= 1
+                return
+
+    def _record(self, event) -> None:
+        with self._lock:
+            if isinstance(event, StepEvent):
+                h = self._history["train"]
+                h["step"].append(event.step), h["loss"].append(event.loss)
+                h["baseline_loss"].append(np.nan if event.baseline_loss is None else event.baseline_loss)
+            else:
+                h = self._history["val"]
+                h["step"].append(event.step), h["loss"].append(event.val_loss)
+                bl = event.baseline_val_loss
+                h["baseline_loss"].append(np.nan if bl is None else bl)
+        extra = {"step": event.step}
+        if isinstance(event, StepEvent):
+            extra["tasks_per_second"] = event.tasks_per_second
+        else:
+            extra["last_eval"] = event
+        due = time.monotonic() - self._last_checkpoint > CHECKPOINT_EVERY or isinstance(event, EvalEvent)
+        self._publish(checkpoint=due, **extra)
+
+    def _publish(self, checkpoint: bool = False, **changes) -> None:
+        """Replace the snapshot with a new frozen one (histories copied to numpy)."""
+        if checkpoint and self._run is not None:
+            run = self._run
+            changes["checkpoint"] = Checkpoint(run.step, run.config, run.learner.state_numpy(),
+                                               run.baseline.state_numpy() if run.baseline else None)
+            self._last_checkpoint = time.monotonic()
+        with self._lock:
+            if self._run is not None:
+                changes.setdefault("train", {k: np.asarray(v, float) for k, v in self._history["train"].items()})
+                changes.setdefault("val", {k: np.asarray(v, float) for k, v in self._history["val"].items()})
+            self._snapshot = _replace(self._snapshot, version=self._snapshot.version + 1, **changes)
+
+    def _fail(self, error: Exception) -> None:
+        self._pending_steps = 0
+        if isinstance(error, torch.OutOfMemoryError):
+            message = ("Out of memory. Lower the meta-batch, the number of inner steps or the network "
+                       "size, or choose first-order MAML, then press Reset.")
+        else:
+            message = f"{type(error).__name__}: {error}"
+        self._publish(status="error", message=message + "\n\n" + traceback.format_exc(limit=3))
+        if self._run is not None and self._run.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    def _clear(self) -> None:
+        self._run, self._events, self._pending_steps = None, None, 0
+        with self._lock:
+            self._snapshot = Snapshot(version=self._snapshot.version + 1)
+
+
+def _replace(snapshot: Snapshot, **changes) -> Snapshot:
+    import dataclasses
+    return dataclasses.replace(snapshot, **changes)
