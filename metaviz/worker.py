@@ -9,8 +9,10 @@ a frozen copy made under a lock, as often as it likes.
 
 from __future__ import annotations
 
+import atexit
 import queue
 import threading
+import weakref
 import time
 import traceback
 from collections import deque
@@ -22,6 +24,8 @@ import torch
 from metaviz.device import device_label
 from metaviz.events import DivergedEvent, DoneEvent, EvalEvent, StepEvent
 from metaviz.train import Run, RunConfig, train
+
+_LIVE: weakref.WeakSet = weakref.WeakSet()  # closed at exit, so no thread dies inside torch
 
 HISTORY = 5000          # points kept per curve
 CHECKPOINT_EVERY = 0.25  # seconds between parameter copies for the analysis views
@@ -42,7 +46,7 @@ class Snapshot:
     """What a page needs to draw a run, copied out of the worker."""
 
     version: int = 0
-    status: str = "idle"  # idle, ready, running, paused, done, diverged, error
+    status: str = "idle"  # idle, starting, running, stepping, paused, done, diverged, error
     message: str = ""
     config: RunConfig | None = None
     step: int = 0
@@ -55,7 +59,13 @@ class Snapshot:
 
     @property
     def active(self) -> bool:
-        return self.status in ("running", "paused", "ready")
+        """A run exists and can still train."""
+        return self.status in ("starting", "running", "stepping", "paused")
+
+    @property
+    def live(self) -> bool:
+        """The snapshot is about to change without any command: pages should keep polling."""
+        return self.status in ("starting", "running", "stepping")
 
 
 class Worker:
@@ -71,11 +81,12 @@ class Worker:
         self._last_checkpoint = 0.0
         self._thread = threading.Thread(target=self._loop, name="metaviz-worker", daemon=True)
         self._thread.start()
+        _LIVE.add(self)
 
     # ---- commands (any thread) ----------------------------------------------------------------
-    def start(self, config: RunConfig) -> None:
-        """Start a new run with ``config``, replacing any current one."""
-        self._commands.put(("start", config))
+    def start(self, config: RunConfig, paused: bool = False) -> None:
+        """Start a new run with ``config``, replacing any current one (``paused``: wait for step or resume)."""
+        self._commands.put(("start", (config, paused)))
 
     def pause(self) -> None:
         self._commands.put(("pause", None))
@@ -107,6 +118,13 @@ class Worker:
     def snapshot(self) -> Snapshot:
         with self._lock:
             return self._snapshot
+
+    def sync(self, after_version: int, timeout: float = 5.0) -> Snapshot:
+        """The first snapshot newer than ``after_version`` (or the latest after ``timeout``)."""
+        try:
+            return self.wait(lambda s: s.version > after_version, timeout)
+        except TimeoutError:
+            return self.snapshot()
 
     def wait(self, predicate, timeout: float = 30.0, poll: float = 0.01) -> Snapshot:
         """Block until ``predicate(snapshot)`` holds (for scripts and tests)."""
@@ -140,8 +158,10 @@ class Worker:
     def _handle(self, command: str, arg) -> None:
         if command == "start":
             self._clear()
-            self._new_run(arg)
-            self._publish(status="running")
+            config, paused = arg
+            self._publish(status="starting", config=config)
+            self._new_run(config)
+            self._publish(status="paused" if paused else "running", checkpoint=True)
         elif command == "stop":
             self._clear()
         elif self._run is None or self._snapshot.status in ("done", "diverged", "error"):
@@ -153,7 +173,7 @@ class Worker:
             self._publish(status="running")
         elif command == "step":
             self._pending_steps += int(arg)
-            self._publish(status="paused")
+            self._publish(status="stepping")
         elif command == "set":
             if arg.get("meta_lr") is not None:
                 self._run.set_meta_lr(float(arg["meta_lr"]))
@@ -167,7 +187,7 @@ class Worker:
         with self._lock:
             self._history = {"train": {k: deque(maxlen=HISTORY) for k in ("step", "loss", "baseline_loss")},
                              "val": {k: deque(maxlen=HISTORY) for k in ("step", "loss", "baseline_loss")}}
-            self._snapshot = Snapshot(version=self._snapshot.version + 1, status="ready", config=config,
+            self._snapshot = Snapshot(version=self._snapshot.version + 1, status="starting", config=config,
                                       device=device_label(str(self._run.device.type)))
 
     def _advance(self) -> None:
@@ -186,6 +206,8 @@ class Worker:
             if isinstance(event, StepEvent):
                 if self._pending_steps > 0:
                     self._pending_steps -= 1
+                    if self._pending_steps == 0:
+                        self._publish(status="paused", checkpoint=True)
                 return
 
     def _record(self, event) -> None:
@@ -235,6 +257,12 @@ class Worker:
         self._run, self._events, self._pending_steps = None, None, 0
         with self._lock:
             self._snapshot = Snapshot(version=self._snapshot.version + 1)
+
+
+@atexit.register
+def _close_all() -> None:
+    for worker in list(_LIVE):
+        worker.close(timeout=2.0)
 
 
 def _replace(snapshot: Snapshot, **changes) -> Snapshot:

@@ -1,0 +1,18 @@
+"""MetaViz: the router. Lists every page and draws the shared sidebar."""
+
+import streamlit as st
+
+from ui.sidebar import sidebar
+
+st.set_page_config(page_title="MetaViz", page_icon=":material/neurology:", layout="wide")
+
+PAGES = {
+    "MetaViz": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    ],
+}
+
+page = st.navigation(PAGES)
+sidebar()
+page.run()

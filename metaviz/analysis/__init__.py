@@ -1,0 +1,1 @@
+"""Analyses: pure functions from parameters and configs to small numpy results."""

@@ -1,0 +1,1 @@
+"""Pure figure builders: numpy results in, plotly Figures out, one theme."""

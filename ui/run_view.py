@@ -1,0 +1,63 @@
+"""Drawing a run's snapshot: status, metrics, curves and the adaptation view."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metaviz import tasks
+from metaviz.analysis.adaptation import adaptation_curves
+from metaviz.figures.adaptation import adaptation_figure
+from metaviz.figures.curves import loss_curves, steps_curve
+from metaviz.worker import Snapshot
+from ui import state
+
+STATUS = {"idle": ("No run yet", "gray"), "starting": ("starting", "blue"), "running": ("running", "green"),
+          "stepping": ("stepping", "orange"),
+          "paused": ("paused", "orange"), "done": ("done", "violet"), "diverged": ("diverged", "red"),
+          "error": ("error", "red")}
+
+
+def status_row(snap: Snapshot) -> None:
+    label, color = STATUS[snap.status]
+    total = snap.config.train.n_steps if snap.config else 0
+    cols = st.columns(4)
+    cols[0].metric("Meta-iterations", f"{snap.step} / {total}" if total else "0")
+    cols[1].metric("Tasks per second", f"{snap.tasks_per_second:,.0f}")
+    cols[2].metric("Device", snap.device.split(":")[0] if snap.device else "–")
+    with cols[3]:
+        st.markdown("**Status**")
+        st.badge(label, color=color)
+    if snap.status in ("diverged", "error"):
+        st.error(snap.message, icon=":material/error:")
+
+
+def curves(snap: Snapshot) -> None:
+    if not snap.config:
+        st.info("Press **Start** to meta-train. The curves and the adaptation view fill in live.")
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(loss_curves(snap.train, snap.val, snap.config.learner), key="train-loss")
+    with right:
+        if snap.last_eval is not None:
+            ev = snap.last_eval
+            st.plotly_chart(steps_curve(ev.curve, ev.baseline_curve, snap.config.learner), key="train-steps")
+
+
+def adaptation(snap: Snapshot, steps: int) -> None:
+    """The inner loop on one held-out task, from the latest parameters."""
+    ckpt = snap.checkpoint
+    if ckpt is None:
+        return
+    task_cls = tasks.get(ckpt.config.task)
+    if task_cls.kind != "regression":
+        st.info("The adaptation view draws 1-D regression tasks.")
+        return
+    states = {ckpt.config.learner: ckpt.learner}
+    if ckpt.baseline is not None:
+        states["pretrained"] = ckpt.baseline
+    result = adaptation_curves(ckpt.config, states, state.task_seed(), steps=steps)
+    st.caption(f"Held-out task #{state.task_seed()}: amplitude {result.task_truth['amplitude']:.2f}, "
+               f"phase {result.task_truth['phase']:.2f}; inner learning rate {result.inner_lr:g}; "
+               f"parameters from meta-iteration {ckpt.step}.")
+    st.plotly_chart(adaptation_figure(result), key="train-adaptation")
