@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.router import run_page
 from ui.sidebar import sidebar
 
 st.set_page_config(page_title="MetaViz", page_icon=":material/neurology:", layout="wide")
@@ -15,4 +16,4 @@ PAGES = {
 
 page = st.navigation(PAGES)
 sidebar()
-page.run()
+run_page(page)

@@ -63,7 +63,7 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Config":
+    def from_dict(cls, data: dict) -> Config:
         """Build from a plain dict; unknown keys are an error, missing keys keep defaults."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names

@@ -12,23 +12,23 @@ from __future__ import annotations
 import atexit
 import queue
 import threading
-import weakref
 import time
 import traceback
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from metaviz.device import device_label
+from metaviz.device import device_label, leave_a_core_free
 from metaviz.events import DivergedEvent, DoneEvent, EvalEvent, StepEvent
 from metaviz.train import Run, RunConfig, train
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # closed at exit, so no thread dies inside torch
 
 HISTORY = 5000          # points kept per curve
-CHECKPOINT_EVERY = 0.25  # seconds between parameter copies for the analysis views
+CHECKPOINT_EVERY = 1.0  # seconds between parameter copies for the analysis views
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Snapshot:
     """What a page needs to draw a run, copied out of the worker."""
 
     version: int = 0
+    handled: int = 0  # id of the last command the worker has carried out
     status: str = "idle"  # idle, starting, running, stepping, paused, done, diverged, error
     message: str = ""
     config: RunConfig | None = None
@@ -72,7 +73,10 @@ class Worker:
     """One background training thread. All methods are safe to call from any thread."""
 
     def __init__(self):
+        leave_a_core_free()
         self._commands: queue.Queue = queue.Queue()
+        self._next_id = 0
+        self._id_lock = threading.Lock()
         self._lock = threading.Lock()
         self._snapshot = Snapshot()
         self._run: Run | None = None
@@ -84,32 +88,39 @@ class Worker:
         _LIVE.add(self)
 
     # ---- commands (any thread) ----------------------------------------------------------------
-    def start(self, config: RunConfig, paused: bool = False) -> None:
+    # Each command returns its id; ``sync(id)`` waits until the worker has carried it out.
+    def start(self, config: RunConfig, paused: bool = False) -> int:
         """Start a new run with ``config``, replacing any current one (``paused``: wait for step or resume)."""
-        self._commands.put(("start", (config, paused)))
+        return self._submit("start", (config, paused))
 
-    def pause(self) -> None:
-        self._commands.put(("pause", None))
+    def pause(self) -> int:
+        return self._submit("pause")
 
-    def resume(self) -> None:
-        self._commands.put(("resume", None))
+    def resume(self) -> int:
+        return self._submit("resume")
 
-    def step(self, n: int = 1) -> None:
+    def step(self, n: int = 1) -> int:
         """Do ``n`` more meta-iterations, then pause."""
-        self._commands.put(("step", n))
+        return self._submit("step", n)
 
-    def stop(self) -> None:
+    def stop(self) -> int:
         """Forget the current run."""
-        self._commands.put(("stop", None))
+        return self._submit("stop")
 
-    def set(self, *, meta_lr: float | None = None, inner_lr: float | None = None) -> None:
+    def set(self, *, meta_lr: float | None = None, inner_lr: float | None = None) -> int:
         """Change learning rates of the running run; they apply from the next meta-iteration."""
-        self._commands.put(("set", {"meta_lr": meta_lr, "inner_lr": inner_lr}))
+        return self._submit("set", {"meta_lr": meta_lr, "inner_lr": inner_lr})
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the thread and free the run (and its GPU memory)."""
-        self._commands.put(("close", None))
+        self._submit("close")
         self._thread.join(timeout)
+
+    def _submit(self, command: str, arg=None) -> int:
+        with self._id_lock:
+            self._next_id += 1
+            self._commands.put((self._next_id, command, arg))
+            return self._next_id
 
     @property
     def alive(self) -> bool:
@@ -119,10 +130,11 @@ class Worker:
         with self._lock:
             return self._snapshot
 
-    def sync(self, after_version: int, timeout: float = 5.0) -> Snapshot:
-        """The first snapshot newer than ``after_version`` (or the latest after ``timeout``)."""
+    def sync(self, command_id: int, timeout: float = 10.0) -> Snapshot:
+        """The first snapshot taken after command ``command_id`` was carried out (or the latest
+        after ``timeout``: a run being built on a slow device may take a while)."""
         try:
-            return self.wait(lambda s: s.version > after_version, timeout)
+            return self.wait(lambda s: s.handled >= command_id, timeout)
         except TimeoutError:
             return self.snapshot()
 
@@ -141,9 +153,9 @@ class Worker:
         while True:
             busy = self._snapshot.status == "running" or self._pending_steps > 0
             try:
-                command, arg = self._commands.get(block=not busy)
+                command_id, command, arg = self._commands.get(block=not busy)
             except queue.Empty:
-                command = None
+                command_id, command = None, None
             if command == "close":
                 self._clear()
                 return
@@ -154,6 +166,8 @@ class Worker:
                     self._advance()
             except Exception as error:  # noqa: BLE001 - anything a run raises becomes its status
                 self._fail(error)
+            if command_id is not None:
+                self._publish(handled=command_id)
 
     def _handle(self, command: str, arg) -> None:
         if command == "start":
@@ -256,7 +270,7 @@ class Worker:
     def _clear(self) -> None:
         self._run, self._events, self._pending_steps = None, None, 0
         with self._lock:
-            self._snapshot = Snapshot(version=self._snapshot.version + 1)
+            self._snapshot = Snapshot(version=self._snapshot.version + 1, handled=self._snapshot.handled)
 
 
 @atexit.register

@@ -7,6 +7,9 @@ from metaviz.analysis.demo import quick_sine_demo
 from metaviz.figures.adaptation import adaptation_figure, tasks_figure
 from metaviz.train import RunConfig
 from ui import state
+from ui.router import ensure_router
+
+ensure_router()
 
 
 @st.cache_data(show_spinner="Meta-training MAML on sine waves for a few seconds…", max_entries=8)

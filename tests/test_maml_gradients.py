@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from helpers import BlobImages
 from torch.func import grad
 
-from helpers import BlobImages
 from metaviz.functional import flatten, unflatten
 from metaviz.learners.maml import MAML, MAMLConfig
 from metaviz.models import MLP, Conv4

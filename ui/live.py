@@ -8,7 +8,7 @@ import streamlit as st
 
 from metaviz.worker import Snapshot, Worker
 
-REFRESH_SECONDS = 0.35  # about three redraws a second
+REFRESH_SECONDS = 0.4  # between two and three redraws a second
 
 
 def live_panel(worker: Worker, render: Callable[[Snapshot], None], interval: float = REFRESH_SECONDS) -> None:

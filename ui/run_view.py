@@ -11,6 +11,17 @@ from metaviz.figures.curves import loss_curves, steps_curve
 from metaviz.worker import Snapshot
 from ui import state
 
+
+def memo(name: str, key, compute):
+    """``compute()``, kept in this session until ``key`` changes (live views redraw often)."""
+    slot = f"mv.memo.{name}"
+    held = st.session_state.get(slot)
+    if held is None or held[0] != key:
+        held = (key, compute())
+        st.session_state[slot] = held
+    return held[1]
+
+
 STATUS = {"idle": ("No run yet", "gray"), "starting": ("starting", "blue"), "running": ("running", "green"),
           "stepping": ("stepping", "orange"),
           "paused": ("paused", "orange"), "done": ("done", "violet"), "diverged": ("diverged", "red"),
@@ -39,25 +50,38 @@ def curves(snap: Snapshot) -> None:
     with left:
         st.plotly_chart(loss_curves(snap.train, snap.val, snap.config.learner), key="train-loss")
     with right:
-        if snap.last_eval is not None:
-            ev = snap.last_eval
-            st.plotly_chart(steps_curve(ev.curve, ev.baseline_curve, snap.config.learner), key="train-steps")
+        ev = snap.last_eval
+        if ev is not None:
+            figure = memo("steps-curve", (snap.config, ev.step),
+                          lambda: steps_curve(ev.curve, ev.baseline_curve, snap.config.learner))
+            st.plotly_chart(figure, key="train-steps")
 
 
-def adaptation(snap: Snapshot, steps: int) -> None:
+def adaptation(snap: Snapshot) -> None:
     """The inner loop on one held-out task, from the latest parameters."""
     ckpt = snap.checkpoint
     if ckpt is None:
         return
+    st.subheader("Adaptation on a held-out task")
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    steps = left.slider("Inner steps to draw", 1, 20, 10, key="mv.draw_steps",
+                        help="Training uses the learner's own number of inner steps; here you may look further.")
+    if right.button("New held-out task", key="new-task", icon=":material/casino:", width="stretch"):
+        state.next_task_seed()
     task_cls = tasks.get(ckpt.config.task)
     if task_cls.kind != "regression":
         st.info("The adaptation view draws 1-D regression tasks.")
         return
-    states = {ckpt.config.learner: ckpt.learner}
-    if ckpt.baseline is not None:
-        states["pretrained"] = ckpt.baseline
-    result = adaptation_curves(ckpt.config, states, state.task_seed(), steps=steps)
+    def compute():
+        states = {ckpt.config.learner: ckpt.learner}
+        if ckpt.baseline is not None:
+            states["pretrained"] = ckpt.baseline
+        result = adaptation_curves(ckpt.config, states, state.task_seed(), steps=steps)
+        return result, adaptation_figure(result)
+
+    # recomputed only when the parameters (about once a second) or the view change
+    result, figure = memo("adaptation", (snap.config, ckpt.step, ckpt.config, state.task_seed(), steps), compute)
     st.caption(f"Held-out task #{state.task_seed()}: amplitude {result.task_truth['amplitude']:.2f}, "
                f"phase {result.task_truth['phase']:.2f}; inner learning rate {result.inner_lr:g}; "
                f"parameters from meta-iteration {ckpt.step}.")
-    st.plotly_chart(adaptation_figure(result), key="train-adaptation")
+    st.plotly_chart(figure, key="train-adaptation")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metaviz.device import available_devices, device_label
+from metaviz.device import available_devices, device_label, leave_a_core_free
 from ui import state
+
+leave_a_core_free()  # training shares this machine with the web server (and often the browser)
 
 
 def sidebar() -> None:

@@ -19,7 +19,6 @@ docstring is shown in the app: give the paper, the idea and the update rule.
 from __future__ import annotations
 
 import math
-from abc import ABC
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -54,7 +53,7 @@ class Adapted:
     losses: torch.Tensor  # [steps] support loss before each inner step
 
 
-class MetaLearner(ABC):
+class MetaLearner:
     """Base of every meta-learner (see the module docstring)."""
 
     name: ClassVar[str] = ""

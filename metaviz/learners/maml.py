@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from metaviz.config import param
+from metaviz.functional import Params
 from metaviz.learners.base import InnerLoopConfig, MetaLearner
 from metaviz.tasks.base import Episode
-from metaviz.functional import Params
-
-import torch
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,12 @@ class Episode(NamedTuple):
     query_x: torch.Tensor
     query_y: torch.Tensor
 
-    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> "Episode":
+    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> Episode:
         def move(t: torch.Tensor) -> torch.Tensor:
             return t.to(device, dtype) if dtype is not None and t.is_floating_point() else t.to(device)
         return Episode(*(move(t) for t in self))
 
-    def task(self, i: int) -> "Episode":
+    def task(self, i: int) -> Episode:
         """The i-th task of a batch, without the task dimension."""
         return Episode(*(t[i] for t in self))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import wait_idle
+from conftest import browser_tab, streamlit_server, wait_idle
 
 PAGES = [("Train", "Train a meta-learner"), ("Home", "learning to learn, live")]  # nav label, heading
 
@@ -68,3 +68,18 @@ def test_training_updates_live_pauses_and_resets(page):
     page.get_by_text("Press Start to meta-train").wait_for()
     assert metric(page, 0).startswith("0")
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_direct_link_to_a_page_on_a_fresh_server_opens_it_inside_the_app(browser):
+    # Until st.navigation has run once in a server process, Streamlit runs a pages/ file alone;
+    # the page must still come up with the router's sidebar and navigation.
+    with streamlit_server("fresh-server") as url, browser_tab(browser, url, "direct-link-fresh-server") as tab:
+        tab.goto(url + "/train")
+        tab.locator("h1", has_text="Train a meta-learner").wait_for()
+        wait_idle(tab)
+        nav = tab.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
+        assert any("Home" in n for n in nav) and not any(n.strip() == "app" for n in nav)
+        tab.get_by_text("Seed").first.wait_for()  # the shared sidebar
+        tab.get_by_role("button", name="Start", exact=True).click()
+        tab.wait_for_function("() => parseInt(document.querySelectorAll(\"[data-testid='stMetricValue']\")[0]"
+                              ".innerText.replace(/,/g, '')) > 0", timeout=30_000)

@@ -1,0 +1,51 @@
+"""The ``python -m metaviz`` command line.
+
+    python -m metaviz info [--json]     versions, devices, registered tasks and learners
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+
+
+def info() -> dict:
+    import numpy
+    import torch
+
+    import metaviz
+    from metaviz import learners, tasks
+    from metaviz.device import available_devices, device_label
+
+    return {"metaviz": metaviz.__version__, "python": platform.python_version(), "torch": torch.__version__,
+            "numpy": numpy.__version__, "devices": available_devices(), "default_device": device_label("auto"),
+            "tasks": {n: tasks.get(n).kind for n in tasks.available()},
+            "learners": {n: learners.get(n).family for n in learners.available()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m metaviz", description="MetaViz: meta-learning, live.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    info_parser = commands.add_parser("info", help="versions, devices, registered tasks and learners")
+    info_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+
+    if args.command == "info":
+        data = info()
+        if args.json:
+            print(json.dumps(data, indent=2))
+        else:
+            width = max(map(len, data))
+            for key, value in data.items():
+                if isinstance(value, dict):
+                    value = ", ".join(f"{k} ({v})" for k, v in value.items())
+                elif isinstance(value, list):
+                    value = ", ".join(value)
+                print(f"{key:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Every page through the router, in Streamlit's AppTest (no browser: timers do not fire here)."""
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGES = ["pages/home.py", "pages/train.py"]
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    if page != "pages/home.py":
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_without_exceptions(page):
+    at = open_page(page)
+    assert at.title, "every page has a title"
+    assert at.sidebar.selectbox(key="mv.device").value == "auto"  # the shared sidebar is there
+
+
+def test_home_shows_results_on_first_load():
+    at = open_page("pages/home.py")
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2
+    assert any("meta-iterations in" in m.value for m in at.markdown)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def wait_for(at: AppTest, predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if predicate(at):
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached")
+
+
+def iterations(at: AppTest) -> int:
+    return int(metric(at, "Meta-iterations").split("/")[0].replace(",", ""))
+
+
+def test_train_page_start_pause_step_reset():
+    at = open_page("pages/train.py")
+    assert metric(at, "Meta-iterations") == "0"
+    at.button(key="start").click()
+    at.run()
+    wait_for(at, lambda a: iterations(a) >= 3)
+    assert len(at.get("plotly_chart")) >= 2
+
+    at.button(key="pause").click()
+    at.run()
+    wait_for(at, lambda a: a.button(key="start").label == "Resume")
+    paused = iterations(at)
+    at.button(key="step").click()
+    at.run()
+    wait_for(at, lambda a: iterations(a) == paused + 1)
+
+    at.button(key="reset").click()
+    at.run()
+    assert metric(at, "Meta-iterations") == "0"
+    assert any("Press **Start**" in i.value for i in at.info)
+
+
+def test_train_page_applies_learning_rates_live_and_flags_the_rest():
+    at = open_page("pages/train.py")
+    at.button(key="start").click()
+    at.run()
+    at.select_slider(key="learner.maml.inner_lr").set_value(0.02)
+    at.slider(key="task.sinusoid.k_shot").set_value(5)
+    at.run()
+    warning = " ".join(w.value for w in at.warning)
+    assert "K-shot" in warning and "Inner learning rate" not in warning
+    wait_for(at, lambda a: any("inner learning rate 0.02" in c.value for c in a.caption))
+    at.button(key="reset").click()
+    at.run()
+
+
+def test_generated_widgets_reject_inconsistent_settings():
+    at = open_page("pages/train.py")
+    at.slider(key="task.sinusoid.amp_min").set_value(6.0)  # above amp_max = 5
+    at.run()
+    assert any("amp_min must not exceed amp_max" in e.value for e in at.error)

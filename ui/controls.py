@@ -1,0 +1,53 @@
+"""The run controls of the Train page, and which setting changes apply now."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from metaviz.train import RunConfig
+from metaviz.worker import Snapshot, Worker
+from ui import forms, state
+
+
+def buttons(worker: Worker, snap: Snapshot, config: RunConfig) -> None:
+    """Start or Resume, Pause, Step and Reset; each says in its help when it applies."""
+    c1, c2 = st.columns(2)
+    c3, c4 = st.columns(2)
+    resume = snap.status == "paused"
+    sent = []
+    if c1.button("Resume" if resume else "Start", type="primary", disabled=snap.live, width="stretch",
+                 icon=":material/play_arrow:", key="start",
+                 help="Resume the paused run." if resume else "Start a new run with these settings."):
+        sent.append(worker.resume() if resume else worker.start(state.with_globals(config)))
+    if c2.button("Pause", disabled=not snap.live, help="Pause; applies now.", key="pause",
+                 icon=":material/pause:", width="stretch"):
+        sent.append(worker.pause())
+    if c3.button("Step", help="One meta-iteration, then pause (starts a paused run if none).", key="step",
+                 icon=":material/skip_next:", width="stretch"):
+        if not snap.active:
+            worker.start(state.with_globals(config), paused=True)
+        sent.append(worker.step())
+    if c4.button("Reset", help="Forget the run; new settings apply to the next Start.", key="reset",
+                 icon=":material/restart_alt:", width="stretch"):
+        sent.append(worker.stop())
+    if sent:  # redraw the whole page (buttons, polling timer) from the state the command produced
+        worker.sync(sent[-1])
+        st.rerun()
+
+
+def apply_changes(worker: Worker, snap: Snapshot, config: RunConfig) -> None:
+    """Send live settings (learning rates) to the running run; list the ones that wait for a Reset."""
+    running_config = snap.config if snap.active else None
+    if running_config is not None:  # live settings apply now; the rest wait for a new run
+        live_now = dict(meta_lr=config.train.meta_lr, inner_lr=getattr(config.learner_config, "inner_lr", None))
+        current = dict(meta_lr=running_config.train.meta_lr,
+                       inner_lr=getattr(running_config.learner_config, "inner_lr", None))
+        if live_now != current and (config.task, config.learner) == (running_config.task, running_config.learner):
+            worker.set(**{k: v for k, v in live_now.items() if v is not None and v != current[k]})
+        pending = [label for old, new in ((running_config.task_config, config.task_config),
+                                          (running_config.learner_config, config.learner_config),
+                                          (running_config.train, config.train))
+                   if type(old) is type(new) for label, is_live in forms.changed_fields(old, new) if not is_live]
+        if pending or (config.task, config.learner) != (running_config.task, running_config.learner):
+            st.warning("Changed settings apply after **Reset**: " + (", ".join(pending) or "task or learner"))
+
