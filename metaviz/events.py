@@ -19,24 +19,50 @@ class StepEvent:
 
 
 @dataclass(frozen=True)
+class Curves:
+    """One learner on a fixed set of tasks: query metrics after 0..S inner steps."""
+
+    loss: np.ndarray                 # [S + 1]
+    accuracy: np.ndarray | None      # [S + 1], classification only
+
+    def at(self, steps: int) -> tuple[float, float | None]:
+        """(loss, accuracy) after ``steps`` inner steps (clipped to the curve)."""
+        i = min(steps, len(self.loss) - 1)
+        return float(self.loss[i]), None if self.accuracy is None else float(self.accuracy[i])
+
+
+@dataclass(frozen=True)
 class EvalEvent:
-    """Evaluation on the fixed, seeded set of held-out (meta-validation) tasks."""
+    """Evaluation on fixed, seeded held-out tasks: meta-validation, and meta-test when the run
+    has a meta-test distribution of its own (to show distribution shift)."""
 
     step: int
-    curve: np.ndarray                 # [eval_steps + 1] mean query loss after 0..eval_steps inner steps
-    baseline_curve: np.ndarray | None
-    inner_steps: int                  # the learner's own number of inner steps
+    inner_steps: int                     # the learner's own number of inner steps
+    val: Curves
+    baseline_val: Curves | None = None
+    test: Curves | None = None
+    baseline_test: Curves | None = None
 
     @property
     def val_loss(self) -> float:
         """Query loss after the learner's own number of inner steps."""
-        return float(self.curve[min(self.inner_steps, len(self.curve) - 1)])
+        return self.val.at(self.inner_steps)[0]
 
     @property
     def baseline_val_loss(self) -> float | None:
-        if self.baseline_curve is None:
-            return None
-        return float(self.baseline_curve[min(self.inner_steps, len(self.baseline_curve) - 1)])
+        return None if self.baseline_val is None else self.baseline_val.at(self.inner_steps)[0]
+
+    def scalars(self) -> dict[str, float]:
+        """Every headline number of this evaluation, after the learner's own inner steps."""
+        out = {}
+        for name in ("val", "baseline_val", "test", "baseline_test"):
+            curves = getattr(self, name)
+            if curves is not None:
+                loss, accuracy = curves.at(self.inner_steps)
+                out[f"{name}_loss"] = loss
+                if accuracy is not None:
+                    out[f"{name}_accuracy"] = accuracy
+        return out
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ class RunConfig:
     train: TrainConfig = TrainConfig()
     seed: int = 0
     device: str = "auto"
+    test_task_config: Config | None = None  # a meta-test distribution tracked while training (shift)
 
     def __post_init__(self):
         task_cls, learner_cls = tasks.get(self.task), learners.get(self.learner)
@@ -69,6 +70,8 @@ class RunConfig:
             object.__setattr__(self, "learner_config", learner_cls.Config())
         if not isinstance(self.task_config, task_cls.Config):
             raise TypeError(f"task_config must be a {task_cls.Config.__name__}")
+        if self.test_task_config is not None and not isinstance(self.test_task_config, task_cls.Config):
+            raise TypeError(f"test_task_config must be a {task_cls.Config.__name__}")
         if not isinstance(self.learner_config, learner_cls.Config):
             raise TypeError(f"learner_config must be a {learner_cls.Config.__name__}")
         if task_cls.kind not in learner_cls.kinds:
@@ -77,7 +80,8 @@ class RunConfig:
     def to_dict(self) -> dict:
         return {"task": self.task, "learner": self.learner, "task_config": self.task_config.to_dict(),
                 "learner_config": self.learner_config.to_dict(), "train": self.train.to_dict(),
-                "seed": self.seed, "device": self.device}
+                "seed": self.seed, "device": self.device,
+                "test_task_config": None if self.test_task_config is None else self.test_task_config.to_dict()}
 
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
@@ -85,7 +89,9 @@ class RunConfig:
                    task_config=tasks.get(d["task"]).Config.from_dict(d.get("task_config", {})),
                    learner_config=learners.get(d["learner"]).Config.from_dict(d.get("learner_config", {})),
                    train=TrainConfig.from_dict(d.get("train", {})),
-                   seed=int(d.get("seed", 0)), device=d.get("device", "auto"))
+                   seed=int(d.get("seed", 0)), device=d.get("device", "auto"),
+                   test_task_config=None if d.get("test_task_config") is None
+                   else tasks.get(d["task"]).Config.from_dict(d["test_task_config"]))
 
 
 def build_learner(config: RunConfig, name: str | None = None, device: str | torch.device = "cpu") -> MetaLearner:
@@ -117,7 +123,15 @@ class Run:
         self.status = "ready"  # ready, running, done, diverged
         self.message = ""
         held_out = torch.Generator().manual_seed(config.seed + EVAL_SEED_OFFSET)
-        self.eval_batch = self.learner.task.sample(config.train.n_eval_tasks, held_out).episode.to(self.device)
+        self.eval_batch = self.learner.task.sample(config.train.n_eval_tasks, held_out, "val").episode.to(self.device)
+        self.test_batch = None
+        if config.test_task_config is not None:
+            test_task = tasks.get(config.task)(config.test_task_config)
+            if test_task.in_shape != self.task.in_shape or test_task.out_dim != self.task.out_dim:
+                raise ValueError("the meta-test distribution must have the same input shape and number of "
+                                 "outputs (N-way) as meta-training")
+            held_out = torch.Generator().manual_seed(config.seed + 2 * EVAL_SEED_OFFSET + 1)
+            self.test_batch = test_task.sample(config.train.n_eval_tasks, held_out, "test").episode.to(self.device)
 
     @property
     def task(self):
@@ -141,9 +155,13 @@ class Run:
 
     def evaluate(self) -> EvalEvent:
         steps = self.config.train.eval_steps
-        baseline = self.baseline.evaluate(self.eval_batch, steps) if self.baseline else None
-        return EvalEvent(self.step, self.learner.evaluate(self.eval_batch, steps), baseline,
-                         getattr(self.learner.config, "inner_steps", 0))
+
+        def curves(learner, batch):
+            return None if learner is None or batch is None else learner.evaluate(batch, steps)
+
+        return EvalEvent(self.step, getattr(self.learner.config, "inner_steps", 0),
+                         curves(self.learner, self.eval_batch), curves(self.baseline, self.eval_batch),
+                         curves(self.learner, self.test_batch), curves(self.baseline, self.test_batch))
 
 
 def _divergence_message(run: Run, step: int) -> str:

@@ -28,6 +28,8 @@ from metaviz.train import Run, RunConfig, train
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # closed at exit, so no thread dies inside torch
 
 HISTORY = 5000          # points kept per curve
+EVAL_KEYS = tuple(f"{who}{split}_{metric}" for metric in ("loss", "accuracy") for split in ("val", "test")
+                  for who in ("", "baseline_"))
 CHECKPOINT_EVERY = 1.0  # seconds between parameter copies for the analysis views
 
 
@@ -54,7 +56,7 @@ class Snapshot:
     tasks_per_second: float = 0.0
     device: str = ""
     train: dict[str, np.ndarray] = field(default_factory=dict)  # step, loss, baseline_loss
-    val: dict[str, np.ndarray] = field(default_factory=dict)    # step, loss, baseline_loss
+    evals: dict[str, np.ndarray] = field(default_factory=dict)  # step and EVAL_KEYS (NaN where absent)
     last_eval: EvalEvent | None = None
     checkpoint: Checkpoint | None = None
 
@@ -200,7 +202,7 @@ class Worker:
         self._events = train(self._run, config.train.n_steps)
         with self._lock:
             self._history = {"train": {k: deque(maxlen=HISTORY) for k in ("step", "loss", "baseline_loss")},
-                             "val": {k: deque(maxlen=HISTORY) for k in ("step", "loss", "baseline_loss")}}
+                             "evals": {k: deque(maxlen=HISTORY) for k in ("step", *EVAL_KEYS)}}
             self._snapshot = Snapshot(version=self._snapshot.version + 1, status="starting", config=config,
                                       device=device_label(str(self._run.device.type)))
 
@@ -231,10 +233,10 @@ class Worker:
                 h["step"].append(event.step), h["loss"].append(event.loss)
                 h["baseline_loss"].append(np.nan if event.baseline_loss is None else event.baseline_loss)
             else:
-                h = self._history["val"]
-                h["step"].append(event.step), h["loss"].append(event.val_loss)
-                bl = event.baseline_val_loss
-                h["baseline_loss"].append(np.nan if bl is None else bl)
+                h, scalars = self._history["evals"], event.scalars()
+                h["step"].append(event.step)
+                for key in EVAL_KEYS:
+                    h[key].append(scalars.get(key, np.nan))
         extra = {"step": event.step}
         if isinstance(event, StepEvent):
             extra["tasks_per_second"] = event.tasks_per_second
@@ -253,7 +255,7 @@ class Worker:
         with self._lock:
             if self._run is not None:
                 changes.setdefault("train", {k: np.asarray(v, float) for k, v in self._history["train"].items()})
-                changes.setdefault("val", {k: np.asarray(v, float) for k, v in self._history["val"].items()})
+                changes.setdefault("evals", {k: np.asarray(v, float) for k, v in self._history["evals"].items()})
             self._snapshot = _replace(self._snapshot, version=self._snapshot.version + 1, **changes)
 
     def _fail(self, error: Exception) -> None:

@@ -14,7 +14,7 @@ from metaviz.tasks.base import Episode, TaskBatch, TaskDistribution
 class BlobImagesConfig(Config):
     n_way: int = param(3, "N-way", min=2, max=10)
     k_shot: int = param(2, "K-shot", min=1, max=10)
-    n_query: int = param(2, "Queries per class", min=1, max=10)
+    n_query: int = param(2, "Queries per class", min=1, max=20)
     size: int = param(16, "Image size", min=16, max=32)
 
 
@@ -33,7 +33,7 @@ class BlobImages(TaskDistribution):
     def out_dim(self):
         return self.config.n_way
 
-    def sample(self, n_tasks, generator):
+    def sample(self, n_tasks, generator, split="train"):
         c = self.config
         templates = torch.rand(n_tasks, c.n_way, 1, 1, c.size, c.size, generator=generator)
 
@@ -46,3 +46,31 @@ class BlobImages(TaskDistribution):
         sx, sy = draw(c.k_shot)
         qx, qy = draw(c.n_query)
         return TaskBatch(Episode(sx, sy, qx, qy), {"templates": templates})
+
+
+def make_image_folder(root, n_classes: int = 6, per_class: int = 8, size: int = 20, seed: int = 0):
+    """A folder of class subfolders of small PNGs (each class a different bright square)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for c in range(n_classes):
+        folder = root / f"class_{c}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            img = rng.integers(0, 60, (size, size), dtype=np.uint8)
+            r, col = divmod(c, 3)
+            img[r * 8:r * 8 + 8, col * 6:col * 6 + 6] = 255
+            Image.fromarray(img).save(folder / f"{i}.png")
+    return root
+
+
+def example_config(name: str, tmp_path):
+    """A working config for each task family (defaults, or a generated folder where one is needed)."""
+    from metaviz import tasks
+
+    cls = tasks.get(name)
+    if name == "image-folder":
+        return cls.Config(path=str(make_image_folder(tmp_path / "images", n_classes=10)), n_way=2,
+                          val_fraction=0.2, test_fraction=0.2)
+    return cls.Config()

@@ -40,8 +40,8 @@ def test_decimate_averages_bins_and_keeps_the_last_point():
 def test_loss_curves_carry_the_histories():
     steps = np.arange(1, 1001.0)
     train = {"step": steps, "loss": 1 / steps, "baseline_loss": np.full(1000, np.nan)}
-    val = {"step": np.array([0.0, 500, 1000]), "loss": np.array([3.0, 1, 0.5]),
-           "baseline_loss": np.array([3.0, 2.5, 2.4])}
+    val = {"step": np.array([0.0, 500, 1000]), "val_loss": np.array([3.0, 1, 0.5]),
+           "baseline_val_loss": np.array([3.0, 2.5, 2.4]), "test_loss": np.full(3, np.nan)}
     fig = loss_curves(train, val, "maml")
     names = [t.name for t in fig.data]
     assert names == ["meta-train (smoothed)", "meta-val (after adaptation)", "baseline val (after fine-tune)"]

@@ -31,6 +31,7 @@ def test_available_lists_the_registered_names():
 
 
 def check_config_class(cls):
+    """Frozen, defaults within their declared ranges, out-of-range values rejected, dict round trip."""
     assert issubclass(cls, Config) and cls.__dataclass_params__.frozen
     default = cls()
     for field, ui in cls.ui_fields():
@@ -44,27 +45,6 @@ def check_config_class(cls):
                 with pytest.raises(ValueError):
                     dataclasses.replace(default, **{field.name: type(value)(ui.max * 2 + 1)})
     assert cls.from_dict(default.to_dict()) == default
-
-
-@pytest.mark.parametrize("name", tasks.available())
-def test_task_contract(name):
-    cls = tasks.get(name)
-    assert cls.title and cls.kind in ("regression", "classification")
-    assert len(cls.__doc__) > 200  # shown in the app: the idea and how tasks are made
-    check_config_class(cls.Config)
-    task = cls()
-    state = torch.random.get_rng_state()
-    a = task.sample(3, torch.Generator().manual_seed(5))
-    assert torch.equal(torch.random.get_rng_state(), state), "sampling must use only the given generator"
-    b = task.sample(3, torch.Generator().manual_seed(5))
-    c = task.sample(3, torch.Generator().manual_seed(6))
-    for x, y in zip(a.episode, b.episode):
-        assert torch.equal(x, y)
-    assert not torch.equal(a.episode.query_x, c.episode.query_x)
-    ep = a.episode
-    assert ep.support_x.shape[:1] == ep.query_x.shape[:1] == (3,)
-    assert ep.support_x.shape[2:] == ep.query_x.shape[2:] == task.in_shape
-    assert all(v.shape[0] == 3 for v in a.truth.values())
 
 
 @pytest.mark.parametrize("name", learners.available())
@@ -89,5 +69,5 @@ def test_learner_contract(name):
     events = list(train(run, 4))
     assert run.step == 4 and events[-1].finished
     assert any(not torch.equal(run.learner.params[k], before[k]) for k in before)  # outer step moved them
-    curve = run.learner.evaluate(run.eval_batch, 2)
-    assert curve.shape == (3,) and (curve >= 0).all()
+    curves = run.learner.evaluate(run.eval_batch, 2)
+    assert curves.loss.shape == (3,) and (curves.loss >= 0).all()

@@ -19,7 +19,8 @@ def test_event_cadence():
     assert [e.step for e in events if isinstance(e, EvalEvent)] == [0, 10, 20]
     assert [e.step for e in events if isinstance(e, StepEvent)] == list(range(1, 26))
     assert isinstance(events[-1], DoneEvent) and events[-1].step == 25 and not events[-1].finished
-    assert all(e.curve.shape == (4,) and e.baseline_curve.shape == (4,) for e in events if isinstance(e, EvalEvent))
+    assert all(e.val.loss.shape == (4,) and e.baseline_val.loss.shape == (4,) and e.val.accuracy is None
+               for e in events if isinstance(e, EvalEvent))
 
 
 def test_resuming_gives_the_same_losses_as_an_uninterrupted_run():
@@ -32,7 +33,7 @@ def test_resuming_gives_the_same_losses_as_an_uninterrupted_run():
         if isinstance(a, StepEvent):
             assert (a.step, a.loss, a.baseline_loss) == (b.step, b.loss, b.baseline_loss)
         else:
-            np.testing.assert_array_equal(a.curve, b.curve)
+            np.testing.assert_array_equal(a.val.loss, b.val.loss)
     assert run.status == "done"
 
 
@@ -96,4 +97,4 @@ def test_maml_beats_the_pretrained_baseline_on_held_out_sine_tasks():
     assert last.step == 300
     assert last.val_loss < 0.6 * last.baseline_val_loss
     assert last.val_loss < 0.5 * first.val_loss
-    assert last.curve[10] < last.curve[1]  # more inner steps at test time keep helping
+    assert last.val.loss[10] < last.val.loss[1]  # more inner steps at test time keep helping

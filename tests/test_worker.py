@@ -3,6 +3,7 @@
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from metaviz.learners.maml import MAMLConfig
@@ -47,7 +48,8 @@ def test_histories_checkpoints_and_completion(worker):
     done = worker.wait(lambda s: s.status == "done")
     assert done.step == 30
     assert list(done.train["step"]) == list(range(1, 31))
-    assert list(done.val["step"]) == [0, 10, 20, 30]
+    assert list(done.evals["step"]) == [0, 10, 20, 30]
+    assert np.isfinite(done.evals["val_loss"]).all() and np.isnan(done.evals["test_loss"]).all()
     assert done.checkpoint.step == 30 and set(done.checkpoint.learner) == set(done.checkpoint.baseline)
     assert done.last_eval.step == 30
 

@@ -7,7 +7,7 @@ import streamlit as st
 from metaviz import tasks
 from metaviz.analysis.adaptation import adaptation_curves
 from metaviz.figures.adaptation import adaptation_figure
-from metaviz.figures.curves import loss_curves, steps_curve
+from metaviz.figures.curves import accuracy_curves, loss_curves, steps_curve
 from metaviz.worker import Snapshot
 from ui import state
 
@@ -46,15 +46,23 @@ def curves(snap: Snapshot) -> None:
     if not snap.config:
         st.info("Press **Start** to meta-train. The curves and the adaptation view fill in live.")
         return
+    classification = tasks.get(snap.config.task).kind == "classification"
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(loss_curves(snap.train, snap.val, snap.config.learner), key="train-loss")
+        st.plotly_chart(loss_curves(snap.train, snap.evals, snap.config.learner), key="train-loss")
+    ev = snap.last_eval
     with right:
-        ev = snap.last_eval
+        if classification:
+            n_way = snap.config.task_config.n_way
+            st.plotly_chart(accuracy_curves(snap.evals, snap.config.learner, n_way), key="train-accuracy")
         if ev is not None:
-            figure = memo("steps-curve", (snap.config, ev.step),
-                          lambda: steps_curve(ev.curve, ev.baseline_curve, snap.config.learner))
-            st.plotly_chart(figure, key="train-steps")
+            metric = "accuracy" if classification else "loss"
+
+            def build():
+                base = None if ev.baseline_val is None else getattr(ev.baseline_val, metric)
+                return steps_curve(getattr(ev.val, metric), base, snap.config.learner, metric)
+
+            st.plotly_chart(memo("steps-curve", (snap.config, ev.step), build), key="train-steps")
 
 
 def adaptation(snap: Snapshot) -> None:
@@ -70,7 +78,6 @@ def adaptation(snap: Snapshot) -> None:
         state.next_task_seed()
     task_cls = tasks.get(ckpt.config.task)
     if task_cls.kind != "regression":
-        st.info("The adaptation view draws 1-D regression tasks.")
         return
     def compute():
         states = {ckpt.config.learner: ckpt.learner}

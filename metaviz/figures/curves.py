@@ -41,13 +41,19 @@ def ema(values: np.ndarray, weight: float = 0.9) -> np.ndarray:
     return out
 
 
-def loss_curves(train: Mapping[str, np.ndarray], val: Mapping[str, np.ndarray], learner: str,
+def loss_curves(train: Mapping[str, np.ndarray], evals: Mapping[str, np.ndarray], learner: str,
                 uirevision: str = "loss-curves", log_y: bool = True) -> go.Figure:
-    """``train`` and ``val`` hold arrays ``step``, ``loss``, ``baseline_loss`` (NaN where absent)."""
+    """Meta-train loss (smoothed) and held-out losses over meta-iterations.
+
+    ``train`` holds ``step``, ``loss``, ``baseline_loss``; ``evals`` holds ``step`` and
+    ``val_loss``, ``baseline_val_loss``, ``test_loss``, ``baseline_test_loss`` (NaN where absent)."""
     series = [(train, "loss", learner, "meta-train (smoothed)", "lines", None, 0.8),
-              (val, "loss", learner, "meta-val (after adaptation)", "lines+markers", None, 1.0),
+              (evals, "val_loss", learner, "meta-val (after adaptation)", "lines+markers", None, 1.0),
+              (evals, "test_loss", learner, "meta-test, shifted (after adaptation)", "lines+markers", "dash", 1.0),
               (train, "baseline_loss", "pretrained", "baseline train (smoothed)", "lines", "dot", 0.8),
-              (val, "baseline_loss", "pretrained", "baseline val (after fine-tune)", "lines+markers", "dot", 1.0)]
+              (evals, "baseline_val_loss", "pretrained", "baseline val (after fine-tune)", "lines+markers", "dot", 1.0),
+              (evals, "baseline_test_loss", "pretrained", "baseline meta-test (after fine-tune)", "lines+markers",
+               "dashdot", 1.0)]
     traces = []
     for data, key, name, label, mode, dash, opacity in series:
         steps, values = np.asarray(data.get("step", [])), np.asarray(data.get(key, []), float)
@@ -62,12 +68,31 @@ def loss_curves(train: Mapping[str, np.ndarray], val: Mapping[str, np.ndarray], 
                   yaxis=axis("loss", type="log" if log_y else "linear"))
 
 
-def steps_curve(curve: np.ndarray, baseline_curve: np.ndarray | None, learner: str,
+def accuracy_curves(evals: Mapping[str, np.ndarray], learner: str, n_way: int,
+                    uirevision: str = "accuracy-curves") -> go.Figure:
+    """Held-out query accuracy over meta-iterations, with chance level (1 / N) drawn."""
+    series = [("val_accuracy", learner, "meta-val", None), ("test_accuracy", learner, "meta-test", "dash"),
+              ("baseline_val_accuracy", "pretrained", "baseline val", "dot"),
+              ("baseline_test_accuracy", "pretrained", "baseline meta-test", "dashdot")]
+    steps = np.asarray(evals.get("step", []))
+    traces = [dict(type="scatter", x=steps, y=np.asarray(evals[key]), mode="lines+markers", name=label,
+                   line=dict(color=learner_color(name), dash=dash))
+              for key, name, label, dash in series if key in evals and not np.all(np.isnan(evals[key]))]
+    if len(steps):
+        traces.append(dict(type="scatter", x=[steps[0], steps[-1]], y=[1 / n_way] * 2, mode="lines",
+                           name=f"chance (1/{n_way})", line=dict(color="#adb5bd", dash="dot", width=1)))
+    return figure(traces, title="Held-out accuracy", uirevision=uirevision, xaxis=axis("meta-iteration"),
+                  yaxis=axis("query accuracy", range=[0, 1.02]))
+
+
+def steps_curve(curve: np.ndarray, baseline_curve: np.ndarray | None, learner: str, metric: str = "loss",
                 uirevision: str = "steps-curve") -> go.Figure:
-    """Held-out query loss against the number of inner steps at test time (MAML paper, fig. 3)."""
+    """Held-out query loss (or accuracy) against the number of inner steps at test time (MAML paper, fig. 3)."""
     traces = [dict(type="scatter", x=np.arange(len(values)), y=values, mode="lines+markers", name=name,
                    line=dict(color=learner_color(name), dash="dot" if name == "pretrained" else None))
               for name, values in ((learner, curve), ("pretrained", baseline_curve)) if values is not None]
+    yaxis = axis(f"held-out query {metric}", rangemode="tozero")
+    if metric == "accuracy":
+        yaxis = axis("held-out query accuracy", range=[0, 1.02])
     return figure(traces, title="Adaptation on held-out tasks", height=300, uirevision=uirevision,
-                  xaxis=axis("inner gradient steps at test time", dtick=1),
-                  yaxis=axis("held-out query loss", rangemode="tozero"))
+                  xaxis=axis("inner gradient steps at test time", dtick=1), yaxis=yaxis)

@@ -29,6 +29,7 @@ from torch import nn
 from torch.func import grad_and_value, vmap
 
 from metaviz.config import Config, param
+from metaviz.events import Curves
 from metaviz.functional import Params, detach, forward, gradient_descent, init_params
 from metaviz.tasks.base import Episode, TaskDistribution
 
@@ -98,15 +99,25 @@ class MetaLearner:
         adapted = self.adapt(params, episode.support_x, episode.support_y)
         return self.task.loss(self.predict(adapted.params, episode.query_x), episode.query_y)
 
+    def query_metrics(self, params: Params, episode: Episode) -> torch.Tensor:
+        """[loss, accuracy] on the query set (accuracy is NaN for regression): [2]."""
+        prediction = self.predict(params, episode.query_x)
+        loss = self.task.loss(prediction, episode.query_y)
+        if self.task.kind == "classification":
+            accuracy = (prediction.argmax(-1) == episode.query_y).float().mean()
+        else:
+            accuracy = torch.full_like(loss, float("nan"))
+        return torch.stack([loss, accuracy])
+
     def query_curve(self, params: Params, episode: Episode, steps: int) -> torch.Tensor:
-        """Query loss after 0, 1, ..., ``steps`` inner steps (no meta-gradient): [steps + 1]."""
+        """Query [loss, accuracy] after 0, 1, ..., ``steps`` inner steps (no meta-gradient): [2, steps + 1]."""
         params = detach(params)
-        out = [self.task.loss(self.predict(params, episode.query_x), episode.query_y)]
+        out = [self.query_metrics(params, episode)]
         for _ in range(steps):
             params = self.adapt(params, episode.support_x, episode.support_y, steps=1, first_order=True).params
             params = detach(params)
-            out.append(self.task.loss(self.predict(params, episode.query_x), episode.query_y))
-        return torch.stack(out)
+            out.append(self.query_metrics(params, episode))
+        return torch.stack(out, 1)
 
     # ---- over a batch of tasks --------------------------------------------------------------
     def resolved_strategy(self) -> str:
@@ -127,12 +138,24 @@ class MetaLearner:
     def meta_grad(self, batch: Episode) -> tuple[Params, torch.Tensor]:
         """Mean over tasks of each task's meta-gradient, and the mean meta-loss.
 
-        Each task's gradient is taken inside the per-task function (also under
-        vmap) and then averaged: with BatchNorm, one gradient around a whole vmap
-        of second-order inner loops was measured to be wrong.
+        vmap: each task's gradient is taken inside the vmapped function, then averaged (with
+        BatchNorm, one gradient around a whole vmap of second-order inner loops was measured
+        to be wrong). loop: one task at a time with ``torch.autograd``, as learn2learn and
+        higher do; it is also the reference the vmap path is tested against.
         """
-        grads, losses = self.per_task(grad_and_value(self.task_loss), detach(self.params), batch)
-        return {k: g.mean(0) for k, g in grads.items()}, losses.mean()
+        if self.resolved_strategy() == "vmap":
+            grads, losses = vmap(grad_and_value(self.task_loss), in_dims=(None, 0))(detach(self.params), batch)
+            return {k: g.mean(0) for k, g in grads.items()}, losses.mean()
+        leaves = {k: v.detach().requires_grad_() for k, v in self.params.items()}
+        total = {k: torch.zeros_like(v) for k, v in leaves.items()}
+        loss_sum = torch.zeros((), device=self.device, dtype=next(iter(leaves.values())).dtype)
+        for i in range(batch.n_tasks):
+            loss = self.task_loss(leaves, batch.task(i))
+            for k, g in zip(leaves, torch.autograd.grad(loss, list(leaves.values()), allow_unused=True)):
+                if g is not None:
+                    total[k] += g
+            loss_sum += loss.detach()
+        return {k: g / batch.n_tasks for k, g in total.items()}, loss_sum / batch.n_tasks
 
     def meta_loss(self, batch: Episode) -> torch.Tensor:
         """Mean meta-objective over the tasks of ``batch``, differentiable in ``self.params``."""
@@ -154,10 +177,11 @@ class MetaLearner:
     def make_optimizer(self, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.params.values(), lr=lr)
 
-    def evaluate(self, batch: Episode, steps: int) -> np.ndarray:
-        """Mean query loss over the tasks of ``batch`` after 0..``steps`` inner steps: [steps + 1]."""
+    def evaluate(self, batch: Episode, steps: int) -> Curves:
+        """Mean query loss (and accuracy) over the tasks of ``batch`` after 0..``steps`` inner steps."""
         curves = self.per_task(lambda p, e: self.query_curve(p, e, steps), detach(self.params), batch)
-        return curves.mean(0).detach().cpu().numpy()
+        loss, accuracy = curves.mean(0).detach().cpu().numpy()              # [T, 2, S+1] -> [2, S+1]
+        return Curves(loss, None if self.task.kind == "regression" else accuracy)
 
     # ---- checkpoints ---------------------------------------------------------------------------
     def state_numpy(self) -> dict[str, np.ndarray]:

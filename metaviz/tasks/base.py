@@ -15,12 +15,15 @@ Classification tasks store integer labels ``[T, S]`` and ``[T, Q]`` instead.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
 
-from metaviz.config import Config
+from metaviz.config import Config, param
+
+SPLITS = ("train", "val", "test")
 
 
 class Episode(NamedTuple):
@@ -79,11 +82,86 @@ class TaskDistribution(ABC):
         """Outputs of the network: values for regression, classes for classification."""
 
     @abstractmethod
-    def sample(self, n_tasks: int, generator: torch.Generator) -> TaskBatch:
-        """Draw ``n_tasks`` tasks on the CPU, using only ``generator`` for randomness."""
+    def sample(self, n_tasks: int, generator: torch.Generator, split: str = "train") -> TaskBatch:
+        """Draw ``n_tasks`` tasks on the CPU, using only ``generator`` for randomness.
+
+        ``split`` is "train", "val" or "test": families with classes draw each from its own,
+        disjoint set of classes; continuous families (sine waves) ignore it."""
 
     def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Mean loss over the points of one task: MSE, or cross-entropy for classes."""
         if self.kind == "classification":
             return F.cross_entropy(prediction, target)
         return F.mse_loss(prediction, target)
+
+
+@dataclass(frozen=True)
+class EpisodeConfig(Config):
+    """N-way K-shot episodes; shared by every classification family."""
+
+    n_way: int = param(5, "N-way (classes per task)", min=2, max=60, step=1)
+    k_shot: int = param(1, "K-shot (examples per class)", min=1, max=50, step=1)
+    n_query: int = param(5, "Queries per class", min=1, max=50, step=1)
+
+
+@dataclass(frozen=True)
+class ClassPool:
+    """Labelled examples grouped by class, and which classes belong to which split.
+
+    inputs [M, *in_shape] (float), labels [M] (class ids), names[class id], splits: split -> class ids.
+    The train split is disjoint from the others; val and test may coincide when there are too
+    few classes for three splits (ten digits).
+    """
+
+    inputs: torch.Tensor
+    labels: torch.Tensor
+    names: tuple[str, ...]
+    splits: dict[str, tuple[int, ...]]
+
+    def __post_init__(self):
+        by_class = [torch.nonzero(self.labels == c).flatten() for c in range(len(self.names))]
+        object.__setattr__(self, "by_class", by_class)
+        train = set(self.splits.get("train", ()))
+        for split, classes in self.splits.items():
+            if split != "train" and train & set(classes):
+                raise ValueError(f"the {split} split shares classes with the train split: meta-training classes "
+                                 "must never be evaluated on")
+
+    def count(self, class_id: int) -> int:
+        return len(self.by_class[class_id])
+
+    def check(self, split: str, n_way: int, per_class: int) -> None:
+        """Actionable errors when ``split`` cannot give N-way tasks with ``per_class`` examples a class."""
+        classes = self.splits.get(split, ())
+        if len(classes) < n_way:
+            raise ValueError(f"the {split} split has {len(classes)} classes but N-way = {n_way}: lower N-way "
+                             f"or give the {split} split more classes")
+        short = [c for c in classes if self.count(c) < per_class]
+        if short:
+            c = short[0]
+            raise ValueError(f"class {self.names[c]!r} has only {self.count(c)} examples but shots + queries = "
+                             f"{per_class}: lower K-shot or queries per class"
+                             + (f" ({len(short)} classes are that small)" if len(short) > 1 else ""))
+
+    def episodes(self, n_tasks: int, generator: torch.Generator, split: str, n_way: int, k_shot: int,
+                 n_query: int) -> TaskBatch:
+        """N-way K-shot tasks: fresh random classes and examples per task, labels 0..N-1 in random order.
+
+        support_x [T, N*K, *in_shape], support_y [T, N*K]; query_x [T, N*Q, ...], query_y [T, N*Q];
+        truth["classes"] [T, N]: the class id behind each task label.
+        """
+        self.check(split, n_way, k_shot + n_query)
+        classes = torch.tensor(self.splits[split])
+        chosen = torch.stack([classes[torch.randperm(len(classes), generator=generator)[:n_way]]
+                              for _ in range(n_tasks)])                                   # [T, N]
+        index = torch.stack([torch.stack([self.by_class[c][torch.randperm(self.count(c), generator=generator)
+                                                           [:k_shot + n_query]] for c in task.tolist()])
+                             for task in chosen])                                         # [T, N, K+Q]
+        x = self.inputs[index]                                                            # [T, N, K+Q, ...]
+        y = torch.arange(n_way)[None, :, None].expand(n_tasks, n_way, k_shot + n_query)   # task labels
+
+        def flat(t: torch.Tensor) -> torch.Tensor:
+            return t.reshape(n_tasks, -1, *t.shape[3:])
+
+        return TaskBatch(Episode(flat(x[:, :, :k_shot]), flat(y[:, :, :k_shot]),
+                                 flat(x[:, :, k_shot:]), flat(y[:, :, k_shot:])), {"classes": chosen})

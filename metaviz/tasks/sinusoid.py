@@ -62,7 +62,7 @@ class Sinusoid(TaskDistribution):
         """y = A sin(x - phi); ``truth`` values are [T], x is [T, N, 1] -> y [T, N, 1]."""
         return truth["amplitude"][:, None, None] * torch.sin(x - truth["phase"][:, None, None])
 
-    def sample(self, n_tasks: int, generator: torch.Generator) -> TaskBatch:
+    def sample(self, n_tasks: int, generator: torch.Generator, split: str = "train") -> TaskBatch:
         c = self.config
 
         def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
