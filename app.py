@@ -10,6 +10,7 @@ st.set_page_config(page_title="MetaViz", page_icon=":material/neurology:", layou
 PAGES = {
     "MetaViz": [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/tasks.py", title="Task Builder", icon=":material/dataset:"),
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     ],
 }

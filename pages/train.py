@@ -38,7 +38,8 @@ with setup:
     with st.expander("Training settings"):
         train_config = forms.config_form(config.train, "train")
     config = dataclasses.replace(config, task=task_name, learner=learner_name, task_config=task_config,
-                                 learner_config=learner_config, train=train_config)
+                                 learner_config=learner_config, train=train_config,
+                                 test_task_config=config.test_task_config if config.task == task_name else None)
     state.set_run_config(config)
 
     controls.apply_changes(worker, snap, config)

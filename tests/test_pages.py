@@ -94,3 +94,44 @@ def test_generated_widgets_reject_inconsistent_settings():
     at.slider(key="task.sinusoid.amp_min").set_value(6.0)  # above amp_max = 5
     at.run()
     assert any("amp_min must not exceed amp_max" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("family", ["sinusoid", "polynomial", "mixture", "blobs", "digits", "image-folder",
+                                    "omniglot"])
+def test_task_builder_previews_every_family(family, tmp_path):
+    from helpers import make_image_folder
+
+    at = open_page("pages/tasks.py")
+    at.selectbox(key="builder.family").set_value(family)
+    at.run()
+    if family == "image-folder":
+        assert any("choose an image folder" in e.value for e in at.error)
+        at.text_input(key="task.image-folder.path").set_value(str(make_image_folder(tmp_path / "f", 10)))
+        at.run()
+        assert any("the val split has 2 classes but N-way = 5" in e.value for e in at.error)  # says what to do
+        at.slider(key="task.image-folder.n_way").set_value(2)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    kind = "images" if family in ("digits", "image-folder", "omniglot") else "chart"
+    if kind == "images":
+        assert len(at.get("image")) >= 6  # support and query grids of three tasks
+    else:
+        assert at.get("plotly_chart")
+    assert at.session_state["mv.run_config"].task == family  # the Train page trains on this setup
+
+
+def test_task_builder_changes_reach_the_preview_and_the_shared_config():
+    at = open_page("pages/tasks.py")
+    at.selectbox(key="builder.family").set_value("digits")
+    at.run()
+    at.slider(key="task.digits.k_shot").set_value(3)
+    at.run()
+    assert any("support: 3 per class" in str(i.proto) for i in at.get("image")) and \
+        at.session_state["mv.run_config"].task_config.k_shot == 3
+    at.toggle(key="builder.shift").set_value(True)
+    at.run()
+    assert at.session_state["mv.run_config"].test_task_config is not None
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception

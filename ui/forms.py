@@ -30,6 +30,10 @@ def widget(ui: UI, value, key: str, disabled: bool = False):
         return st.toggle(label, **common)
     if ui.options is not None:
         return st.selectbox(label, ui.options, **common)
+    if isinstance(value, str):
+        return st.text_input(label, **common).strip()
+    if ui.min is None or ui.max is None:
+        return st.number_input(label, step=ui.step or (1 if isinstance(value, int) else 0.1), **common)
     if ui.log:
         return st.select_slider(label, options=log_grid(ui.min, ui.max, value), format_func=lambda v: f"{v:g}",
                                 **common)

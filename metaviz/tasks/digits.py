@@ -75,6 +75,7 @@ class Digits(TaskDistribution):
     title = "Digits 8x8 (scikit-learn)"
     kind = "classification"
     Config = DigitsConfig
+    image_shape = (1, 8, 8)  # how to draw an input; the network sees the 64 pixels as a vector
 
     def __init__(self, config: DigitsConfig | None = None):
         super().__init__(config)
