@@ -1,6 +1,8 @@
 """The ``python -m metaviz`` command line.
 
     python -m metaviz info [--json]     versions, devices, registered tasks and learners
+    python -m metaviz eval omniglot-oneshot --method mhd [--data DIR] [--download]
+                                        the official 20-run one-shot benchmark; last line "mean error: 38.75%"
 """
 
 from __future__ import annotations
@@ -25,13 +27,51 @@ def info() -> dict:
             "learners": {n: learners.get(n).family for n in learners.available()}}
 
 
+def eval_oneshot(args: argparse.Namespace) -> int:
+    """Score a method on the official Omniglot one-shot runs: one line per run, then the mean error."""
+    if args.checkpoint:
+        print(f"error: --checkpoint {args.checkpoint}: scoring meta-trained checkpoints is not supported yet "
+              "(a separate issue adds checkpoints); use --method mhd for the baseline, or score a model in "
+              "Python with metaviz.data.oneshot.score(runs, cost_fn)", file=sys.stderr)
+        return 2
+    from metaviz.data import oneshot
+
+    try:
+        path = oneshot.find_runs(args.data, download=args.download)
+        runs = oneshot.load_runs(path)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"runs from {path}", file=sys.stderr)  # --data is searched first, then the default places
+    result = oneshot.score(runs, oneshot.mhd_cost)
+    for run, error in zip(runs, result.errors):
+        print(f"{run.name}: error {error:.2f}%")
+    print(f"mean error: {result.mean:.2f}%")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m metaviz", description="MetaViz: meta-learning, live.")
     commands = parser.add_subparsers(dest="command", required=True)
     info_parser = commands.add_parser("info", help="versions, devices, registered tasks and learners")
     info_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    eval_parser = commands.add_parser("eval", help="score a method on a fixed benchmark")
+    eval_parser.add_argument("benchmark", choices=["omniglot-oneshot"],
+                             help="omniglot-oneshot: the official 20 runs of 20-way one-shot (Lake et al. 2015)")
+    eval_parser.add_argument("--method", choices=["mhd"], default="mhd",
+                             help="mhd: the Modified Hausdorff Distance baseline of the official demo")
+    eval_parser.add_argument("--data", metavar="DIR", default=None,
+                             help="folder with all_runs.zip or its extracted run01/ ... run20/ (default: "
+                                  "$METAVIZ_DATA, ../shared/data/omniglot beside the repository, "
+                                  "~/.cache/metaviz/omniglot)")
+    eval_parser.add_argument("--download", action="store_true",
+                             help="download all_runs.zip from the official repository when it is not found")
+    eval_parser.add_argument("--checkpoint", metavar="PATH", default=None,
+                             help="a meta-trained model to score instead of --method (not supported yet)")
     args = parser.parse_args(argv)
 
+    if args.command == "eval":
+        return eval_oneshot(args)
     if args.command == "info":
         data = info()
         if args.json:

@@ -64,10 +64,25 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict) -> Config:
-        """Build from a plain dict; unknown keys are an error, missing keys keep defaults."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
+        """Build from a plain dict (JSON, a URL, the command line); unknown keys are an error, missing
+        keys keep their defaults, and strings are read as the field's type ("false" is False)."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(data) - set(fields)
         if unknown:
-            raise ValueError(f"{cls.__name__}: unknown fields {sorted(unknown)}; known: {sorted(names)}")
-        kinds = {f.name: type(f.default) for f in dataclasses.fields(cls)}
-        return cls(**{k: kinds[k](v) if kinds[k] in (int, float, bool, str) else v for k, v in data.items()})
+            raise ValueError(f"{cls.__name__}: unknown fields {sorted(unknown)}; known: {sorted(fields)}")
+        return cls(**{k: _coerce(v, type(fields[k].default), k) for k, v in data.items()})
+
+
+def _coerce(value, kind: type, name: str):
+    if kind is bool:
+        if isinstance(value, str):
+            if value.strip().lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise ValueError(f"{name}: {value!r} is not true or false")
+            return value.strip().lower() in ("true", "1", "yes", "on")
+        return bool(value)
+    if kind in (int, float, str):
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: {value!r} is not a valid {kind.__name__}") from None
+    return value

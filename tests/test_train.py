@@ -98,3 +98,13 @@ def test_maml_beats_the_pretrained_baseline_on_held_out_sine_tasks():
     assert last.val_loss < 0.6 * last.baseline_val_loss
     assert last.val_loss < 0.5 * first.val_loss
     assert last.val.loss[10] < last.val.loss[1]  # more inner steps at test time keep helping
+
+
+def test_config_strings_are_read_as_their_fields_types():
+    assert MAMLConfig.from_dict({"first_order": "false", "inner_steps": "3"}) == MAMLConfig(first_order=False,
+                                                                                           inner_steps=3)
+    assert MAMLConfig.from_dict({"first_order": "True"}).first_order is True
+    with pytest.raises(ValueError, match="not true or false"):
+        MAMLConfig.from_dict({"first_order": "maybe"})
+    with pytest.raises(ValueError, match="not a valid int"):
+        MAMLConfig.from_dict({"inner_steps": "two"})

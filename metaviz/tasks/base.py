@@ -117,6 +117,7 @@ class ClassPool:
     labels: torch.Tensor
     names: tuple[str, ...]
     splits: dict[str, tuple[int, ...]]
+    groups: tuple[str, ...] | None = None  # per class, a group to order pictures by (an alphabet)
 
     def __post_init__(self):
         by_class = [torch.nonzero(self.labels == c).flatten() for c in range(len(self.names))]
