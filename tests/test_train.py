@@ -108,3 +108,18 @@ def test_config_strings_are_read_as_their_fields_types():
         MAMLConfig.from_dict({"first_order": "maybe"})
     with pytest.raises(ValueError, match="not a valid int"):
         MAMLConfig.from_dict({"inner_steps": "two"})
+
+
+def test_a_shifted_meta_test_distribution_is_tracked_beside_meta_validation():
+    config = RunConfig(train=SMALL, test_task_config=SinusoidConfig(amp_min=5.0, amp_max=10.0))
+    evals = [e for e in train(Run(config), 20) if isinstance(e, EvalEvent)]
+    last = evals[-1]
+    assert last.test is not None and last.baseline_test is not None
+    assert last.test.loss.shape == last.val.loss.shape
+    # waves twice as tall are harder for a learner meta-trained on amplitudes 0.1 to 5
+    assert last.test.loss[0] > 2 * last.val.loss[0]
+    assert {"test_loss", "baseline_test_loss"} <= set(last.scalars())
+    with pytest.raises(ValueError, match="same input shape"):
+        from metaviz.tasks.digits import DigitsConfig
+        Run(RunConfig(task="digits", task_config=DigitsConfig(n_way=3), test_task_config=DigitsConfig(n_way=4),
+                      train=SMALL))

@@ -6,7 +6,7 @@ import re
 
 from conftest import browser_tab, streamlit_server, wait_idle
 
-PAGES = [("Train", "Train a meta-learner"), ("Home", "learning to learn, live")]  # nav label, heading
+PAGES = [("Task Builder", "Task Builder"), ("Train", "Train a meta-learner"), ("Home", "learning to learn, live")]
 
 
 def metric(tab, index: int) -> str:
@@ -83,3 +83,27 @@ def test_a_direct_link_to_a_page_on_a_fresh_server_opens_it_inside_the_app(brows
         tab.get_by_role("button", name="Start", exact=True).click()
         tab.wait_for_function("() => parseInt(document.querySelectorAll(\"[data-testid='stMetricValue']\")[0]"
                               ".innerText.replace(/,/g, '')) > 0", timeout=30_000)
+
+
+def test_task_builder_preview_follows_n_way_and_k_shot(page):
+    page.goto(page.base_url + "/tasks")
+    page.locator("h1", has_text="Task Builder").wait_for()
+    wait_idle(page)
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Task family").first.click()
+    page.get_by_role("option", name="Digits 8x8 (scikit-learn)").click()
+    page.get_by_text("support: 1 per class").first.wait_for()
+
+    def set_slider(label: str, presses: int) -> None:
+        slider = page.locator("[data-testid='stSlider']").filter(has_text=label).get_by_role("slider")
+        slider.focus()
+        for _ in range(presses):
+            slider.press("ArrowRight")
+        wait_idle(page)
+
+    set_slider("K-shot", 2)            # 1 -> 3 examples per class
+    page.get_by_text("support: 3 per class").first.wait_for()
+    set_slider("N-way", 1)             # 3 -> 4 classes per task
+    # the support grid of a 4-way 3-shot task: 4 rows of 3 framed 8x8 digits (24 + 2*2 pixels a cell at zoom 3)
+    page.wait_for_function("() => { const i = document.querySelector(\"[data-testid='stImage'] img\");"
+                           " return i && i.naturalWidth === 3 * 28 && i.naturalHeight === 4 * 28; }")
+    assert page.locator("[data-testid='stException']").count() == 0
