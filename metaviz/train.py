@@ -104,7 +104,9 @@ def build_learner(config: RunConfig, name: str | None = None, device: str | torc
         shared = {k: getattr(config.learner_config, k) for k in ("inner_lr", "inner_steps")
                   if hasattr(config.learner_config, k)}
         learner_config = cls.Config(**shared)
-    net = build_model(task.in_shape, task.out_dim, config.train.hidden, config.train.layers, seed=config.seed)
+    learner_config = learner_config if learner_config is not None else cls.Config()
+    net = build_model(task.in_shape, cls.net_out_dim(task, learner_config), config.train.hidden, config.train.layers,
+                      seed=config.seed)
     return cls(learner_config, task, net, device, strategy=config.train.strategy)
 
 

@@ -65,6 +65,12 @@ class MetaLearner:
     has_inner_loop: ClassVar[bool] = True
     has_embedding: ClassVar[bool] = False
 
+    @classmethod
+    def net_out_dim(cls, task: TaskDistribution, config: Config) -> int:
+        """Outputs of the backbone this learner needs: the task's outputs by default; an embedding
+        size for metric-based learners."""
+        return task.out_dim
+
     def __init__(self, config: Config | None, task: TaskDistribution, net: nn.Module,
                  device: torch.device | str = "cpu", strategy: str = "auto"):
         if task.kind not in self.kinds:
