@@ -1,6 +1,8 @@
 """The ``python -m metaviz`` command line.
 
     python -m metaviz info [--json]     versions, devices, registered tasks and learners
+    python -m metaviz bench accuracy --budget-s 600 [--device cuda] [--json PATH]
+                                        every learner on every setup it supports, within the budget
     python -m metaviz eval omniglot-oneshot --method mhd [--data DIR] [--download]
                                         the official 20-run one-shot benchmark; last line "mean error: 38.75%"
 """
@@ -68,7 +70,24 @@ def main(argv: list[str] | None = None) -> int:
                              help="download all_runs.zip from the official repository when it is not found")
     eval_parser.add_argument("--checkpoint", metavar="PATH", default=None,
                              help="a meta-trained model to score instead of --method (not supported yet)")
+    bench_parser = commands.add_parser("bench", help="benchmarks: accuracy of every learner on every setup")
+    bench_parser.add_argument("what", choices=["accuracy"])
+    bench_parser.add_argument("--budget-s", type=float, default=600.0, help="total meta-training time, seconds")
+    bench_parser.add_argument("--device", default="auto")
+    bench_parser.add_argument("--learners", nargs="*", default=None, help="only these learners")
+    bench_parser.add_argument("--setups", nargs="*", default=None, help="only these setups (quote names)")
+    bench_parser.add_argument("--json", metavar="PATH", default=None, help="write the rows as JSON")
     args = parser.parse_args(argv)
+
+    if args.command == "bench":
+        from metaviz import bench
+
+        rows = bench.bench_accuracy(args.budget_s, args.device, args.learners, args.setups)
+        print(bench.table(rows))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(bench.as_dicts(rows), f, indent=2)
+        return 0
 
     if args.command == "eval":
         return eval_oneshot(args)
