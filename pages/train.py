@@ -28,6 +28,10 @@ with setup:
     learner_name = st.selectbox("Meta-learner", names, format_func=lambda n: learners.get(n).title or n,
                                 index=names.index(config.learner) if config.learner in names else 0)
     learner_cls = learners.get(learner_name)
+    others = [n for n in learners.available() if n not in names]
+    if others:
+        st.caption(f"Not offered for {task_cls.kind} tasks: " + ", ".join(
+            f"{n} (does {' and '.join(sorted(learners.get(n).kinds))} only)" for n in others))
     with st.expander("Task settings"):
         task_config = forms.config_form(config.task_config if config.task == task_name else task_cls.Config(),
                                         f"task.{task_name}")

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-LEARNER_COLORS = {
-    "maml": "#4c6ef5",
-    "pretrained": "#868e96",
+LEARNER_COLORS = {  # one colour per learner, the same in every figure; families share a hue range
+    "maml": "#4c6ef5", "reptile": "#15aabf", "anil": "#7048e8",           # learn an initialization
+    "metasgd": "#e8590c", "learned_optimizer": "#f08c00",                 # learn the update rule
+    "protonet": "#2b8a3e", "matching": "#74b816", "siamese": "#0ca678",   # learn a metric
+    "sequence": "#c2255c",                                                # learn with memory
+    "cnp": "#ae3ec9",                                                     # task embedding
+    "pretrained": "#868e96", "scratch": "#495057",                        # baselines
 }
 PALETTE = ["#e8590c", "#2b8a3e", "#ae3ec9", "#1098ad", "#f08c00", "#c2255c", "#5c940d", "#364fc7"]
 TRUTH_COLOR = "#212529"
