@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from metaviz import learners
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["pages/home.py", "pages/train.py"]
 
@@ -139,3 +141,20 @@ def test_task_builder_changes_reach_the_preview_and_the_shared_config():
     at.switch_page("pages/train.py")
     at.run()
     assert not at.exception
+
+
+@pytest.mark.parametrize("learner", learners.available())
+def test_train_page_runs_every_learner_live(learner):
+    at = open_page("pages/train.py")
+    if "regression" not in learners.get(learner).kinds:
+        next(s for s in at.selectbox if s.label == "Task family").set_value("blobs")
+        at.run()
+    next(s for s in at.selectbox if s.label == "Meta-learner").set_value(learner)
+    at.run()
+    at.button(key="start").click()
+    at.run()
+    wait_for(at, lambda a: iterations(a) >= 2, timeout=60)
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["mv.run_config"].learner == learner
+    at.button(key="reset").click()
+    at.run()

@@ -58,6 +58,8 @@ def adaptation_curves(config: RunConfig, states: Mapping[str, Mapping[str, np.nd
         learner = build_learner(config, name)
         learner.load_numpy(state)
         params, preds = detach(learner.params), []
+        if not learner.has_inner_loop:  # it reads the support set in one pass: show that reading at every step
+            params = detach(learner.adapt(params, ep.support_x, ep.support_y, steps=0).params)
         for i in range(steps + 1):
             preds.append(learner.predict(params, x[0]).detach())   # [G, 1]
             if i < steps:

@@ -64,6 +64,7 @@ class MetaLearner:
     kinds: ClassVar[frozenset[str]] = frozenset({"regression", "classification"})
     has_inner_loop: ClassVar[bool] = True
     has_embedding: ClassVar[bool] = False
+    meta_trains: ClassVar[bool] = True  # False for baselines whose outer step leaves everything as it is
 
     @classmethod
     def net_out_dim(cls, task: TaskDistribution, config: Config) -> int:
