@@ -166,3 +166,66 @@ class ClassPool:
 
         return TaskBatch(Episode(flat(x[:, :, :k_shot]), flat(y[:, :, :k_shot]),
                                  flat(x[:, :, k_shot:]), flat(y[:, :, k_shot:])), {"classes": chosen})
+
+
+@dataclass(frozen=True)
+class CurveConfig(Config):
+    """Shared by 1-D regression families: K support and Q query points drawn on [x_min, x_max]."""
+
+    k_shot: int = param(10, "K-shot (support points)", min=1, max=100, step=1,
+                        help="Labelled points the learner sees from each task.")
+    n_query: int = param(10, "Query points", min=1, max=200, step=1,
+                         help="Points per task on which the adapted learner is scored.")
+    x_min: float = param(-5.0, "x min", min=-20.0, max=20.0, step=0.5)
+    x_max: float = param(5.0, "x max", min=-20.0, max=20.0, step=0.5)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.x_min >= self.x_max:
+            raise ValueError(f"{type(self).__name__}: x_min must be below x_max")
+
+
+class CurveTasks(TaskDistribution):
+    """1-D regression: each task is a function y = f_truth(x). Subclasses draw the per-task
+    ``truth`` and define ``function``; inputs are uniform on [x_min, x_max]."""
+
+    kind = "regression"
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (1,)
+
+    @property
+    def out_dim(self) -> int:
+        return 1
+
+    @abstractmethod
+    def draw_truth(self, n_tasks: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """Per-task parameters, each [T, ...]."""
+
+    @abstractmethod
+    def function(self, truth: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """y [T, N, 1] for x [T, N, 1]."""
+
+    def sample(self, n_tasks: int, generator: torch.Generator, split: str = "train") -> TaskBatch:
+        c = self.config
+        truth = self.draw_truth(n_tasks, generator)
+        x = c.x_min + (c.x_max - c.x_min) * torch.rand(n_tasks, c.k_shot + c.n_query, 1, generator=generator)
+        y = self.function(truth, x)                                                    # [T, K+Q, 1]
+        k = c.k_shot
+        return TaskBatch(Episode(x[:, :k], y[:, :k], x[:, k:], y[:, k:]), truth)
+
+
+class PoolTasks(TaskDistribution):
+    """N-way K-shot classification over a :class:`ClassPool` that the subclass builds as ``self.pool``."""
+
+    kind = "classification"
+    pool: ClassPool
+
+    @property
+    def out_dim(self) -> int:
+        return self.config.n_way
+
+    def sample(self, n_tasks: int, generator: torch.Generator, split: str = "train") -> TaskBatch:
+        c = self.config
+        return self.pool.episodes(n_tasks, generator, split, c.n_way, c.k_shot, c.n_query)

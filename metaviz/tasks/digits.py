@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from metaviz.config import param
-from metaviz.tasks.base import ClassPool, EpisodeConfig, TaskBatch, TaskDistribution
+from metaviz.tasks.base import ClassPool, EpisodeConfig, PoolTasks
 
 
 def parse_classes(text: str, field: str) -> tuple[int, ...]:
@@ -69,11 +69,10 @@ def digit_images() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(data.data / 16.0, dtype=torch.float32), torch.tensor(data.target)
 
 
-class Digits(TaskDistribution):
+class Digits(PoolTasks):
     __doc__ = __doc__
     name = "digits"
     title = "Digits 8x8 (scikit-learn)"
-    kind = "classification"
     Config = DigitsConfig
     image_shape = (1, 8, 8)  # how to draw an input; the network sees the 64 pixels as a vector
 
@@ -88,10 +87,3 @@ class Digits(TaskDistribution):
     def in_shape(self) -> tuple[int, ...]:
         return (64,)
 
-    @property
-    def out_dim(self) -> int:
-        return self.config.n_way
-
-    def sample(self, n_tasks: int, generator: torch.Generator, split: str = "train") -> TaskBatch:
-        c = self.config
-        return self.pool.episodes(n_tasks, generator, split, c.n_way, c.k_shot, c.n_query)

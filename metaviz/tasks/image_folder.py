@@ -17,7 +17,7 @@ import torch
 
 from metaviz.config import param
 from metaviz.data.images import load_folder
-from metaviz.tasks.base import SPLITS, ClassPool, EpisodeConfig, TaskBatch, TaskDistribution
+from metaviz.tasks.base import SPLITS, ClassPool, EpisodeConfig, PoolTasks
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,10 @@ def folder_pool(path: str, size: int, rgb: bool, val_fraction: float, test_fract
                      split_classes(len(data.names), val_fraction, test_fraction, seed))
 
 
-class ImageFolder(TaskDistribution):
+class ImageFolder(PoolTasks):
     __doc__ = __doc__
     name = "image-folder"
     title = "Image folder (your own classes)"
-    kind = "classification"
     Config = ImageFolderConfig
 
     def __init__(self, config: ImageFolderConfig | None = None):
@@ -70,10 +69,3 @@ class ImageFolder(TaskDistribution):
     def in_shape(self) -> tuple[int, ...]:
         return (3 if self.config.rgb else 1, self.config.size, self.config.size)
 
-    @property
-    def out_dim(self) -> int:
-        return self.config.n_way
-
-    def sample(self, n_tasks: int, generator: torch.Generator, split: str = "train") -> TaskBatch:
-        c = self.config
-        return self.pool.episodes(n_tasks, generator, split, c.n_way, c.k_shot, c.n_query)

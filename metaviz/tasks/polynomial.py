@@ -15,39 +15,21 @@ from dataclasses import dataclass
 
 import torch
 
-from metaviz.config import Config, param
-from metaviz.tasks.base import Episode, TaskBatch, TaskDistribution
+from metaviz.config import param
+from metaviz.tasks.base import CurveConfig, CurveTasks
 
 
 @dataclass(frozen=True)
-class PolynomialConfig(Config):
-    k_shot: int = param(10, "K-shot (support points)", min=1, max=100, step=1)
-    n_query: int = param(10, "Query points", min=1, max=200, step=1)
+class PolynomialConfig(CurveConfig):
     degree: int = param(1, "Degree", min=0, max=5, step=1, help="1: lines, 2: parabolas, ...")
     coef_max: float = param(3.0, "Largest coefficient", min=0.1, max=10.0, step=0.1)
-    x_min: float = param(-5.0, "x min", min=-20.0, max=20.0, step=0.5)
-    x_max: float = param(5.0, "x max", min=-20.0, max=20.0, step=0.5)
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.x_min >= self.x_max:
-            raise ValueError("PolynomialConfig: x_min must be below x_max")
 
 
-class Polynomial(TaskDistribution):
+class Polynomial(CurveTasks):
     __doc__ = __doc__
     name = "polynomial"
     title = "Polynomials (lines, parabolas)"
-    kind = "regression"
     Config = PolynomialConfig
-
-    @property
-    def in_shape(self) -> tuple[int, ...]:
-        return (1,)
-
-    @property
-    def out_dim(self) -> int:
-        return 1
 
     def function(self, truth: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         """sum_i c_i (x / scale)^i; coefficients [T, d+1], x [T, N, 1] -> y [T, N, 1]."""
@@ -55,10 +37,6 @@ class Polynomial(TaskDistribution):
         powers = torch.stack([(x / scale) ** i for i in range(truth["coefficients"].shape[1])], -1)  # [T,N,1,d+1]
         return (powers * truth["coefficients"][:, None, None, :]).sum(-1)
 
-    def sample(self, n_tasks: int, generator: torch.Generator, split: str = "train") -> TaskBatch:
+    def draw_truth(self, n_tasks: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
         c = self.config
-        coefficients = c.coef_max * (2 * torch.rand(n_tasks, c.degree + 1, generator=generator) - 1)  # [T, d+1]
-        truth = {"coefficients": coefficients}
-        x = c.x_min + (c.x_max - c.x_min) * torch.rand(n_tasks, c.k_shot + c.n_query, 1, generator=generator)
-        y = self.function(truth, x)
-        return TaskBatch(Episode(x[:, :c.k_shot], y[:, :c.k_shot], x[:, c.k_shot:], y[:, c.k_shot:]), truth)
+        return {"coefficients": c.coef_max * (2 * torch.rand(n_tasks, c.degree + 1, generator=generator) - 1)}
