@@ -94,3 +94,11 @@ def test_task_gallery_draws_each_task_with_its_support_points():
     assert curves.shape == (4, 30) and sx.shape == sy.shape == (4, 10)
     fig = tasks_figure(x, curves, sx, sy)
     assert len(fig.data) == 8
+
+
+def test_loss_chart_falls_back_to_a_linear_axis_when_a_loss_is_not_positive():
+    train = {"step": np.arange(1, 4.0), "loss": np.array([0.5, -0.2, -0.4]), "baseline_loss": np.full(3, np.nan)}
+    evals = {"step": np.array([0.0]), "val_loss": np.array([1.0])}
+    assert loss_curves(train, evals, "cnp").layout.yaxis.type == "linear"
+    train["loss"] = np.array([0.5, 0.2, 0.1])
+    assert loss_curves(train, evals, "cnp").layout.yaxis.type == "log"

@@ -64,8 +64,10 @@ def loss_curves(train: Mapping[str, np.ndarray], evals: Mapping[str, np.ndarray]
         steps, values = decimate(steps, values)
         traces.append(dict(type="scatter", x=steps, y=values, mode=mode, name=label, opacity=opacity,
                            line=dict(color=learner_color(name), dash=dash, width=2), marker=dict(size=5)))
+    # a log axis silently drops values <= 0 (a CNP's Gaussian NLL can be negative): fall back to linear
+    positive = all(np.nanmin(t["y"]) > 0 for t in traces if np.isfinite(t["y"]).any())
     return figure(traces, title="Loss", uirevision=uirevision, xaxis=axis("meta-iteration"),
-                  yaxis=axis("loss", type="log" if log_y else "linear"))
+                  yaxis=axis("loss", type="log" if log_y and positive else "linear"))
 
 
 def accuracy_curves(evals: Mapping[str, np.ndarray], learner: str, n_way: int,
