@@ -147,7 +147,7 @@ class Run:
         self.config = dataclasses.replace(self.config, train=dataclasses.replace(self.config.train, meta_lr=lr))
         for opt in filter(None, (self.optimizer, self.baseline_optimizer)):
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("scale", 1.0)
 
     def set_inner_lr(self, lr: float) -> None:
         for learner in filter(None, (self.learner, self.baseline)):

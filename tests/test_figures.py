@@ -102,3 +102,9 @@ def test_loss_chart_falls_back_to_a_linear_axis_when_a_loss_is_not_positive():
     assert loss_curves(train, evals, "cnp").layout.yaxis.type == "linear"
     train["loss"] = np.array([0.5, 0.2, 0.1])
     assert loss_curves(train, evals, "cnp").layout.yaxis.type == "log"
+
+
+def test_steps_curve_turns_logarithmic_when_losses_explode():
+    assert steps_curve(np.array([3.0, 1.0, 0.8]), None, "maml").layout.yaxis.type != "log"
+    exploding = steps_curve(np.array([3.0, 0.5, 1e9, np.inf]), None, "metasgd")
+    assert exploding.layout.yaxis.type == "log"

@@ -123,3 +123,12 @@ def test_a_shifted_meta_test_distribution_is_tracked_beside_meta_validation():
         from metaviz.tasks.digits import DigitsConfig
         Run(RunConfig(task="digits", task_config=DigitsConfig(n_way=3), test_task_config=DigitsConfig(n_way=4),
                       train=SMALL))
+
+
+def test_changing_the_meta_learning_rate_keeps_each_groups_scale():
+    from metaviz.learners.metasgd import MetaSGDConfig
+
+    run = Run(RunConfig(learner="metasgd", learner_config=MetaSGDConfig(lr_scale=0.1), train=SMALL))
+    assert [g["lr"] for g in run.optimizer.param_groups] == pytest.approx([0.01, 0.001])
+    run.set_meta_lr(0.02)
+    assert [g["lr"] for g in run.optimizer.param_groups] == pytest.approx([0.02, 0.002])

@@ -94,6 +94,11 @@ def steps_curve(curve: np.ndarray, baseline_curve: np.ndarray | None, learner: s
                    line=dict(color=learner_color(name), dash="dot" if name == "pretrained" else None))
               for name, values in ((learner, curve), ("pretrained", baseline_curve)) if values is not None]
     yaxis = axis(f"held-out query {metric}", rangemode="tozero")
+    values = np.concatenate([np.asarray(t["y"], float) for t in traces]) if traces else np.zeros(0)
+    finite = values[np.isfinite(values) & (values > 0)]
+    if metric == "loss" and finite.size and finite.max() > 100 * finite.min():
+        # a learner whose steps overshoot (Meta-SGD past its trained steps) would flatten the rest
+        yaxis = axis("held-out query loss (log)", type="log")
     if metric == "accuracy":
         yaxis = axis("held-out query accuracy", range=[0, 1.02])
     return figure(traces, title="Adaptation on held-out tasks", height=300, uirevision=uirevision,

@@ -182,6 +182,8 @@ class MetaLearner:
         return {"loss": value}
 
     def make_optimizer(self, lr: float) -> torch.optim.Optimizer:
+        """Adam over the meta-parameters. A learner may split them into groups whose ``scale`` multiplies
+        the meta learning rate (kept when the rate changes live, see ``Run.set_meta_lr``)."""
         return torch.optim.Adam(self.params.values(), lr=lr)
 
     def evaluate(self, batch: Episode, steps: int) -> Curves:

@@ -53,6 +53,9 @@ class MetaSGDConfig(Config):
     inner_steps: int = param(1, "Inner steps", min=0, max=20, step=1,
                              help="Steps on the support set per task, each with the learned step sizes "
                              "(the paper uses one).")
+    lr_scale: float = param(0.1, "Step-size meta learning rate (x meta lr)", min=0.001, max=1.0, step=0.01,
+                            log=True, help="The step sizes start near 0.01, so they learn at a fraction of the "
+                            "weights' meta learning rate; at the same rate they overshoot within tens of steps.")
     first_order: bool = param(False, "First-order",
                               help="Drop the second-order term of the weights' meta-gradient; the step sizes "
                               "are still learned.")
@@ -94,3 +97,10 @@ class MetaSGD(MetaLearner):
     def task_loss(self, params: Params, episode: Episode) -> torch.Tensor:
         adapted = self.adapt(params, episode.support_x, episode.support_y, first_order=self.config.first_order)
         return self.task.loss(self.predict(adapted.params, episode.query_x), episode.query_y)
+
+    def make_optimizer(self, lr: float) -> torch.optim.Optimizer:
+        """Two groups: the weights at the meta learning rate, the step sizes at ``lr_scale`` times it."""
+        rates = [v for k, v in self.params.items() if k.startswith(LR)]
+        rest = [v for k, v in self.params.items() if not k.startswith(LR)]
+        return torch.optim.Adam([{"params": rest, "scale": 1.0, "lr": lr},
+                                 {"params": rates, "scale": self.config.lr_scale, "lr": lr * self.config.lr_scale}])
