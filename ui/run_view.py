@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metaviz import tasks
+from metaviz import learners, tasks
 from metaviz.analysis.adaptation import adaptation_curves
 from metaviz.figures.adaptation import adaptation_figure
 from metaviz.figures.curves import accuracy_curves, loss_curves, steps_curve
@@ -55,7 +55,7 @@ def curves(snap: Snapshot) -> None:
         if classification:
             n_way = snap.config.task_config.n_way
             st.plotly_chart(accuracy_curves(snap.evals, snap.config.learner, n_way), key="train-accuracy")
-        if ev is not None:
+        if ev is not None and learners.get(snap.config.learner).has_inner_loop:  # one-pass learners: flat
             metric = "accuracy" if classification else "loss"
 
             def build():
