@@ -21,15 +21,6 @@ from metaviz.train import Run, RunConfig, TrainConfig, train
 STRATEGIES = ["vmap", "loop"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one thread is faster than two, and on busy shared cores many times faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def sine_task():
     return Sinusoid(SinusoidConfig(k_shot=5, n_query=6))
 

@@ -22,15 +22,6 @@ SUPPORT_KEYS = {"protonet": {"prototypes"}, "matching": {"support_embeddings", "
                 "siamese": {"support_embeddings", "support_onehot"}}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks: one intra-op thread is faster than two on shared, busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def blobs(n_way=3, k_shot=4, n_query=3):
     return tasks.get("blobs")(tasks.get("blobs").Config(n_way=n_way, k_shot=k_shot, n_query=n_query))
 

@@ -22,15 +22,6 @@ from metaviz.train import Run, RunConfig, TrainConfig, train
 SINE = Sinusoid(SinusoidConfig(k_shot=5, n_query=6))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one intra-op thread is much faster on shared, busy cores (25x measured for attention)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def sine_batch(n_tasks=3, seed=1):
     return SINE.sample(n_tasks, torch.Generator().manual_seed(seed)).episode.to("cpu", torch.float64)
 
