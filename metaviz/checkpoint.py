@@ -1,0 +1,135 @@
+"""Checkpoints: a learner's meta-parameters plus the run config that built them, in one safetensors file.
+
+    checkpoint.save("maml.safetensors", run.config, run.learner.state_numpy(), run.step)
+    loaded = checkpoint.load("maml.safetensors")     # or the bytes of an uploaded file
+    learner = checkpoint.build(loaded, device="cpu")  # ready to adapt and predict
+
+A safetensors file is raw tensor bytes and a JSON header: loading one runs no
+code and unpickles nothing, so a checkpoint from a stranger is safe to open.
+The header's metadata holds the ``RunConfig`` as JSON, the step, the format and
+the metaviz version. ``load`` checks all of it and ``build`` checks every
+parameter's name and shape against a freshly built learner, so a mismatched file
+gets an error that says what is wrong instead of a cryptic failure later.
+
+Checkpoints that ship with the app live in ``metaviz/zoo/`` (see ``zoo()``);
+``scripts/train_zoo.py`` reproduces them.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import safetensors.numpy
+
+import metaviz
+
+FORMAT = "metaviz-checkpoint/1"
+SUFFIX = ".safetensors"
+ZOO_DIR = Path(__file__).resolve().parent / "zoo"
+MAX_HEADER = 1_000_000  # bytes of JSON header; real ones are a few kB
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable metaviz checkpoint; the message says why."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a checkpoint holds. ``params``: name -> array, as ``MetaLearner.state_numpy()`` gives them."""
+
+    config: object  # metaviz.train.RunConfig (imported lazily: train imports the learners)
+    step: int
+    params: dict[str, np.ndarray]
+    metadata: dict[str, str]
+
+
+def save(path: str | Path, config, params: Mapping[str, np.ndarray], step: int,
+         metrics: Mapping[str, float] | None = None) -> Path:
+    """Write ``params`` and ``config`` (a RunConfig) to ``path``; returns the path."""
+    path = Path(path)
+    metadata = {"format": FORMAT, "metaviz": metaviz.__version__, "config": json.dumps(config.to_dict()),
+                "step": str(int(step)), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "metrics": json.dumps({k: float(v) for k, v in (metrics or {}).items()})}
+    tensors = {k: np.ascontiguousarray(v) for k, v in params.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(safetensors.numpy.save(tensors, metadata=metadata))
+    tmp.replace(path)  # atomic: a crash never leaves half a checkpoint under the real name
+    return path
+
+
+def save_run(path: str | Path, run) -> Path:
+    """Checkpoint a ``metaviz.train.Run`` at its current step."""
+    return save(path, run.config, run.learner.state_numpy(), run.step)
+
+
+def _header(data: bytes) -> dict:
+    if len(data) < 8:
+        raise CheckpointError("not a safetensors file: it is shorter than its 8-byte header length")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > MAX_HEADER or 8 + n > len(data):
+        raise CheckpointError("not a safetensors file: its header length is impossible (truncated or another "
+                              "format, such as a pickled .pt file, which is refused because unpickling can run code)")
+    try:
+        return json.loads(data[8:8 + n])
+    except ValueError as error:
+        raise CheckpointError(f"not a safetensors file: its header is not JSON ({error})") from None
+
+
+def load(source: str | Path | bytes) -> Loaded:
+    """Read a checkpoint from a path or from bytes (an upload). Raises CheckpointError when it is not one."""
+    from metaviz.train import RunConfig
+
+    if isinstance(source, (str, Path)):
+        try:
+            data = Path(source).read_bytes()
+        except OSError as error:
+            raise CheckpointError(f"cannot read checkpoint {source}: {error.strerror or error}") from None
+    else:
+        data = bytes(source)
+    metadata = _header(data).get("__metadata__") or {}
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"a safetensors file, but not a metaviz checkpoint (format {metadata.get('format')!r}, "
+                              f"expected {FORMAT!r}): save one with metaviz.checkpoint.save or the app's export")
+    try:
+        params = safetensors.numpy.load(data)
+    except Exception as error:  # noqa: BLE001 - the library raises its own types for corrupt files
+        raise CheckpointError(f"the checkpoint's tensors are corrupt: {error}") from None
+    try:
+        config = RunConfig.from_dict(json.loads(metadata["config"]))
+        step = int(metadata.get("step", 0))
+    except (KeyError, ValueError, TypeError) as error:
+        raise CheckpointError(f"the checkpoint's run config is not usable by this version of metaviz "
+                              f"({metaviz.__version__}): {error}") from None
+    return Loaded(config, step, params, dict(metadata))
+
+
+def build(loaded: Loaded, device: str = "cpu"):
+    """A learner built from the checkpoint's config with its parameters loaded."""
+    from metaviz.device import resolve_device
+    from metaviz.train import build_learner
+
+    learner = build_learner(loaded.config, device=resolve_device(device))
+    expected = {k: tuple(v.shape) for k, v in learner.params.items()}
+    found = {k: tuple(v.shape) for k, v in loaded.params.items()}
+    if expected != found:
+        missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+        wrong = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])
+        details = "; ".join(filter(None, [
+            missing and f"missing {missing}", extra and f"unexpected {extra}",
+            wrong and "wrong shapes " + ", ".join(f"{k} {found[k]} (expected {expected[k]})" for k in wrong)]))
+        raise CheckpointError(f"the checkpoint does not fit a {loaded.config.learner} learner for "
+                              f"{loaded.config.task}: {details}")
+    learner.load_numpy(loaded.params)
+    return learner
+
+
+def zoo() -> dict[str, Path]:
+    """The checkpoints that ship with the app: name -> path (e.g. "protonet-omniglot")."""
+    return {p.name[:-len(SUFFIX)]: p for p in sorted(ZOO_DIR.glob(f"*{SUFFIX}"))}

@@ -1,0 +1,28 @@
+"""``python -m metaviz bench accuracy``: every learner on every setup it supports (see metaviz.bench)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def run(args: argparse.Namespace) -> int:
+    from metaviz import bench
+
+    rows = bench.bench_accuracy(args.budget_s, args.device, args.learners, args.setups)
+    print(bench.table(rows))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(bench.as_dicts(rows), f, indent=2)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("bench", help="benchmarks: accuracy of every learner on every setup")
+    parser.add_argument("what", choices=["accuracy"])
+    parser.add_argument("--budget-s", type=float, default=600.0, help="total meta-training time, seconds")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--learners", nargs="*", default=None, help="only these learners")
+    parser.add_argument("--setups", nargs="*", default=None, help="only these setups (quote names)")
+    parser.add_argument("--json", metavar="PATH", default=None, help="write the rows as JSON")
+    parser.set_defaults(run=run)
