@@ -34,7 +34,8 @@ class Curves:
 @dataclass(frozen=True)
 class EvalEvent:
     """Evaluation on fixed, seeded held-out tasks: meta-validation, and meta-test when the run
-    has a meta-test distribution of its own (to show distribution shift)."""
+    has a meta-test distribution of its own (to show distribution shift); ``train`` on tasks seen in
+    meta-training when the run tracks them (the gap to ``val`` is meta-overfitting)."""
 
     step: int
     inner_steps: int                     # the learner's own number of inner steps
@@ -42,6 +43,8 @@ class EvalEvent:
     baseline_val: Curves | None = None
     test: Curves | None = None
     baseline_test: Curves | None = None
+    train: Curves | None = None
+    baseline_train: Curves | None = None
 
     @property
     def val_loss(self) -> float:
@@ -55,7 +58,7 @@ class EvalEvent:
     def scalars(self) -> dict[str, float]:
         """Every headline number of this evaluation, after the learner's own inner steps."""
         out = {}
-        for name in ("val", "baseline_val", "test", "baseline_test"):
+        for name in ("val", "baseline_val", "test", "baseline_test", "train", "baseline_train"):
             curves = getattr(self, name)
             if curves is not None:
                 loss, accuracy = curves.at(self.inner_steps)

@@ -27,6 +27,7 @@ from metaviz.device import resolve_device
 from metaviz.events import DivergedEvent, DoneEvent, EvalEvent, Event, StepEvent
 from metaviz.learners.base import STRATEGIES, MetaLearner
 from metaviz.models import build_model
+from metaviz.tasks.base import Episode
 
 EVAL_SEED_OFFSET = 1_000_003  # held-out tasks come from a stream no training step uses
 
@@ -45,6 +46,13 @@ class TrainConfig(Config):
     layers: int = param(2, "Hidden layers", min=1, max=6, step=1)
     baseline: bool = param(True, "Train the pretrained baseline alongside",
                            help="Same tasks, trained jointly then fine-tuned: what MAML must beat.")
+    distinct_tasks: int = param(0, "Distinct meta-training tasks (0: unlimited)", min=0, max=5000, step=10,
+                                help="Draw every meta-training batch from a fixed pool of this many tasks. "
+                                "Few distinct tasks let a meta-learner memorise them instead of learning to "
+                                "adapt: meta-overfitting. Meta-training tasks are then evaluated too.")
+    eval_train: bool = param(False, "Also evaluate on meta-training tasks",
+                             help="Track query metrics on tasks seen in meta-training beside the held-out "
+                             "ones; always on with a limited number of distinct tasks.")
     strategy: str = param("auto", "Batching over tasks", options=STRATEGIES,
                           help="vmap batches the inner loops of all tasks; loop runs them one by one.")
 
@@ -126,6 +134,18 @@ class Run:
         self.message = ""
         held_out = torch.Generator().manual_seed(config.seed + EVAL_SEED_OFFSET)
         self.eval_batch = self.learner.task.sample(config.train.n_eval_tasks, held_out, "val").episode.to(self.device)
+        self.task_pool = None  # the fixed meta-training tasks when distinct_tasks > 0
+        if config.train.distinct_tasks:
+            pool_seed = torch.Generator().manual_seed(config.seed * 1_000_000_007 - 1)
+            self.task_pool = self.learner.task.sample(config.train.distinct_tasks, pool_seed).episode
+        self.train_eval_batch = None
+        if config.train.eval_train or config.train.distinct_tasks:
+            n = min(config.train.n_eval_tasks, config.train.distinct_tasks or config.train.n_eval_tasks)
+            if self.task_pool is not None:
+                self.train_eval_batch = Episode(*(t[:n] for t in self.task_pool)).to(self.device)
+            else:
+                seen = torch.Generator().manual_seed(config.seed * 1_000_000_007)  # step 0's tasks
+                self.train_eval_batch = self.learner.task.sample(n, seen).episode.to(self.device)
         self.test_batch = None
         if config.test_task_config is not None:
             test_task = tasks.get(config.task)(config.test_task_config)
@@ -141,6 +161,9 @@ class Run:
 
     def batch_for_step(self, step: int):
         generator = torch.Generator().manual_seed(self.config.seed * 1_000_000_007 + step)
+        if self.task_pool is not None:  # meta_batch tasks of the fixed pool, drawn with replacement
+            index = torch.randint(self.task_pool.n_tasks, (self.config.train.meta_batch,), generator=generator)
+            return Episode(*(t[index] for t in self.task_pool)).to(self.device)
         return self.task.sample(self.config.train.meta_batch, generator).episode.to(self.device)
 
     def set_meta_lr(self, lr: float) -> None:
@@ -163,7 +186,8 @@ class Run:
 
         return EvalEvent(self.step, getattr(self.learner.config, "inner_steps", 0),
                          curves(self.learner, self.eval_batch), curves(self.baseline, self.eval_batch),
-                         curves(self.learner, self.test_batch), curves(self.baseline, self.test_batch))
+                         curves(self.learner, self.test_batch), curves(self.baseline, self.test_batch),
+                         curves(self.learner, self.train_eval_batch), curves(self.baseline, self.train_eval_batch))
 
 
 def _divergence_message(run: Run, step: int) -> str:

@@ -28,9 +28,10 @@ from metaviz.train import Run, RunConfig, train
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # closed at exit, so no thread dies inside torch
 
 HISTORY = 5000          # points kept per curve
-EVAL_KEYS = tuple(f"{who}{split}_{metric}" for metric in ("loss", "accuracy") for split in ("val", "test")
-                  for who in ("", "baseline_"))
+EVAL_KEYS = tuple(f"{who}{split}_{metric}" for metric in ("loss", "accuracy")
+                  for split in ("val", "test", "train") for who in ("", "baseline_"))
 CHECKPOINT_EVERY = 1.0  # seconds between parameter copies for the analysis views
+KEEP_CHECKPOINTS = 32   # evaluation-step checkpoints kept per run, evenly thinned as the run grows
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Snapshot:
     evals: dict[str, np.ndarray] = field(default_factory=dict)  # step and EVAL_KEYS (NaN where absent)
     last_eval: EvalEvent | None = None
     checkpoint: Checkpoint | None = None
+    checkpoints: tuple[Checkpoint, ...] = ()  # at evaluation steps, step 0 and the latest included
 
     @property
     def active(self) -> bool:
@@ -85,6 +87,8 @@ class Worker:
         self._events = None
         self._pending_steps = 0
         self._last_checkpoint = 0.0
+        self._kept: list[tuple[int, Checkpoint]] = []  # (evaluation index, checkpoint), every stride-th
+        self._stride, self._n_evals = 1, 0
         self._thread = threading.Thread(target=self._loop, name="metaviz-worker", daemon=True)
         self._thread.start()
         _LIVE.add(self)
@@ -198,6 +202,7 @@ class Worker:
             self._publish(config=self._run.config, checkpoint=True)
 
     def _new_run(self, config: RunConfig) -> None:
+        self._kept, self._stride, self._n_evals = [], 1, 0
         self._run = Run(config)
         self._events = train(self._run, config.train.n_steps)
         with self._lock:
@@ -242,15 +247,30 @@ class Worker:
             extra["tasks_per_second"] = event.tasks_per_second
         else:
             extra["last_eval"] = event
-        due = time.monotonic() - self._last_checkpoint > CHECKPOINT_EVERY or isinstance(event, EvalEvent)
-        self._publish(checkpoint=due, **extra)
+        evaluation = isinstance(event, EvalEvent)
+        due = time.monotonic() - self._last_checkpoint > CHECKPOINT_EVERY or evaluation
+        self._publish(checkpoint=due, keep=evaluation, **extra)
 
-    def _publish(self, checkpoint: bool = False, **changes) -> None:
+    def _keep(self, checkpoint: Checkpoint) -> tuple[Checkpoint, ...]:
+        """Add an evaluation-step checkpoint to the history; keep at most KEEP_CHECKPOINTS, evenly spaced
+        (every stride-th evaluation; the stride doubles when the history is full), plus the latest."""
+        if self._n_evals % self._stride == 0:
+            self._kept.append((self._n_evals, checkpoint))
+            if len(self._kept) > KEEP_CHECKPOINTS:
+                self._stride *= 2
+                self._kept = [(i, c) for i, c in self._kept if i % self._stride == 0]
+        self._n_evals += 1
+        kept = tuple(c for _, c in self._kept)
+        return kept if kept[-1] is checkpoint else (*kept, checkpoint)
+
+    def _publish(self, checkpoint: bool = False, keep: bool = False, **changes) -> None:
         """Replace the snapshot with a new frozen one (histories copied to numpy)."""
         if checkpoint and self._run is not None:
             run = self._run
             changes["checkpoint"] = Checkpoint(run.step, run.config, run.learner.state_numpy(),
                                                run.baseline.state_numpy() if run.baseline else None)
+            if keep:
+                changes["checkpoints"] = self._keep(changes["checkpoint"])
             self._last_checkpoint = time.monotonic()
         with self._lock:
             if self._run is not None:

@@ -132,3 +132,19 @@ def test_changing_the_meta_learning_rate_keeps_each_groups_scale():
     assert [g["lr"] for g in run.optimizer.param_groups] == pytest.approx([0.01, 0.001])
     run.set_meta_lr(0.02)
     assert [g["lr"] for g in run.optimizer.param_groups] == pytest.approx([0.02, 0.002])
+
+
+def test_distinct_tasks_draw_every_batch_from_a_fixed_pool_and_track_meta_training_tasks():
+    config = RunConfig(seed=4, train=TrainConfig(meta_batch=6, n_steps=5, eval_every=5, n_eval_tasks=10,
+                                                 eval_steps=1, hidden=8, distinct_tasks=3))
+    run = Run(config)
+    pool = run.task_pool.support_x  # [3, K, 1]
+    for step in range(4):
+        batch = run.batch_for_step(step).support_x
+        matches = (batch[:, None] == pool[None]).flatten(2).all(-1)  # [6, 3]: batch task i is pool task j
+        assert (matches.sum(1) == 1).all()
+    assert run.train_eval_batch.n_tasks == 3  # min(n_eval_tasks, distinct_tasks): the whole pool
+    last = [e for e in train(run, 5) if isinstance(e, EvalEvent)][-1]
+    assert {"train_loss", "baseline_train_loss", "val_loss"} <= set(last.scalars())
+    unlimited = Run(RunConfig(seed=4, train=TrainConfig(meta_batch=6, n_eval_tasks=10, hidden=8)))
+    assert unlimited.task_pool is None and unlimited.train_eval_batch is None

@@ -52,6 +52,18 @@ def test_histories_checkpoints_and_completion(worker):
     assert np.isfinite(done.evals["val_loss"]).all() and np.isnan(done.evals["test_loss"]).all()
     assert done.checkpoint.step == 30 and set(done.checkpoint.learner) == set(done.checkpoint.baseline)
     assert done.last_eval.step == 30
+    assert [c.step for c in done.checkpoints] == [0, 10, 20, 30]
+
+
+def test_checkpoint_history_stays_bounded_and_evenly_spaced(worker, monkeypatch):
+    monkeypatch.setattr("metaviz.worker.KEEP_CHECKPOINTS", 4)
+    worker.start(RunConfig(train=TrainConfig(meta_batch=2, n_steps=11, eval_every=1, n_eval_tasks=2,
+                                             eval_steps=1, hidden=8, baseline=False)))
+    done = worker.wait(lambda s: s.status == "done")
+    # 12 evaluations (steps 0..11): every 4th kept once the stride has doubled twice, plus the latest
+    assert [c.step for c in done.checkpoints] == [0, 4, 8, 11]
+    first = done.checkpoints[0].learner
+    assert any(not np.array_equal(first[k], done.checkpoint.learner[k]) for k in first)
 
 
 def test_step_from_idle_starts_a_paused_run(worker):
