@@ -1,12 +1,27 @@
-"""Accuracy benchmark: every learner on every setup it supports, within a time budget.
+"""Accuracy benchmark: every learner on every setup it supports, within a compute budget.
 
-    python -m metaviz bench accuracy --budget-s 600 --device cpu --json results.json
+    python -m metaviz bench accuracy --budget-s 3600 --device cpu --json results.json
 
-Each (learner, setup) pair meta-trains for an equal share of the budget (at least
-one meta-iteration), then is scored on held-out tasks: query accuracy on the
-meta-test classes for classification, query MSE after 1 and 10 inner steps for
-regression, and, for learners that classify images, the error on Omniglot's
-official 20 one-shot runs (meta-trained on the minimal background sets only).
+Each learner meta-trains once per *training job* and is then scored on held-out
+tasks: query accuracy on the meta-test classes for classification, query MSE
+after 1 and 10 inner steps for regression, and, for learners that classify
+images, the error on Omniglot's official 20 one-shot runs (meta-training uses
+the minimal background sets only; the runs come from other alphabets).
+
+How each learner is meta-trained follows its paper's recipe (``recipe``):
+metric learners read one large episode per step (Prototypical Networks: 60-way
+with rotated characters as extra classes, Snell et al. 2017) and, since their
+predictions do not depend on N, one Omniglot model answers both the 5-way and
+the 20-way setups and the official runs. Learners with an N-way output head
+(MAML and its relatives, the sequence model, the CNP) train one model per N on
+a few tasks per step, with the MAML paper's inner step size of 0.4 for one
+step on Omniglot.
+
+Budget: ``budget_s`` is shared by the training jobs in proportion to their
+family's weight (Omniglot jobs weigh ``OMNIGLOT_WEIGHT`` times a sine or digits
+job). On the CPU it counts CPU seconds of this process (``time.process_time``),
+so the results do not depend on what else the machine is doing; on a GPU it
+counts wall seconds.
 """
 
 from __future__ import annotations
@@ -14,14 +29,15 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from metaviz import learners, tasks
 from metaviz.events import DivergedEvent
-from metaviz.train import Run, RunConfig, TrainConfig, train
+from metaviz.learners.base import MetaLearner
+from metaviz.train import Run, RunConfig, TrainConfig, build_learner, train
 
 SETUPS: dict[str, Callable[[], tuple[str, object]]] = {
     "sine K=5": lambda: ("sinusoid", tasks.get("sinusoid").Config(k_shot=5)),
@@ -32,6 +48,21 @@ SETUPS: dict[str, Callable[[], tuple[str, object]]] = {
     "omniglot 20-way 1-shot": lambda: ("omniglot", tasks.get("omniglot").Config(n_way=20, k_shot=1)),
 }
 ONESHOT = "omniglot 20-way 1-shot"  # also scored on the official 20 runs
+VARIANTS = {"fomaml": ("maml", {"first_order": True})}  # bench names that are a learner with a setting
+OMNIGLOT_WEIGHT = 6.0
+EVAL_TASKS = {"regression": 100, "classification": 100}
+METRIC_FAMILY_WAY = 60  # ProtoNet's training way on Omniglot (with rotations, so the val split has enough)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one learner meta-trains for one setup."""
+
+    task_config: object
+    learner_overrides: dict = field(default_factory=dict)
+    meta_batch: int = 16
+    meta_lr: float = 1e-3
+    hidden: int = 40
 
 
 @dataclass(frozen=True)
@@ -40,23 +71,84 @@ class BenchRow:
     setup: str
     metric: str        # "accuracy" (meta-test classes), "mse@1", "mse@10", "oneshot error %"
     value: float
-    train_seconds: float
+    train_seconds: float  # CPU seconds on the CPU, wall seconds on a GPU
     meta_iterations: int
     device: str
 
 
-def oneshot_cost(run: Run) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A cost function for the official 20-run scorer: adapt on the 20 training images (labels 0..19)
-    and use minus the query logits (the best-scoring training image wins)."""
+def base_learner(name: str) -> tuple[str, dict]:
+    """A bench name -> (registered learner, config overrides): "fomaml" is MAML, first order."""
+    return VARIANTS.get(name, (name, {}))
+
+
+def any_way(name: str, task_name: str) -> bool:
+    """Whether the learner's parameters do not depend on N, so one model answers every N-way setup."""
+    learner, overrides = base_learner(name)
+    shapes = []
+    for n_way in (5, 7):
+        task_config = dataclasses.replace(tasks.get(task_name).Config(), n_way=n_way)
+        config = RunConfig(task=task_name, learner=learner, task_config=task_config,
+                           learner_config=learners.get(learner).Config(**overrides), train=TrainConfig(hidden=8))
+        shapes.append({k: tuple(v.shape) for k, v in build_learner(config).params.items() if v.numel()})
+    return shapes[0] == shapes[1]
+
+
+def recipe(name: str, setup: str) -> Recipe:
+    """The meta-training recipe of learner ``name`` for ``setup`` (see the module docstring)."""
+    task_name, task_config = SETUPS[setup]()
+    learner, overrides = base_learner(name)
+    fields = {f.name for f in dataclasses.fields(learners.get(learner).Config)}
+    if task_name == "sinusoid":
+        return Recipe(task_config, overrides, meta_batch=25, meta_lr=1e-2)
+    if task_name == "digits":
+        return Recipe(task_config, overrides, meta_batch=8, meta_lr=3e-3, hidden=32)
+    if any_way(name, task_name):  # metric learners and the scratch baseline: one big episode per step
+        way = METRIC_FAMILY_WAY if learner == "protonet" else 20
+        train_config = dataclasses.replace(task_config, n_way=way, rotations=way > 30)
+        return Recipe(train_config, overrides, meta_batch=1, hidden=64)
+    if "inner_lr" in fields and learner != "reptile":
+        overrides = {"inner_lr": 0.4, **overrides}
+    if "init_lr" in fields:
+        overrides = {"init_lr": 0.4, **overrides}
+    if learner == "reptile":
+        overrides = {"inner_lr": 0.1, **overrides}
+    return Recipe(task_config, overrides, meta_batch=4 if task_config.n_way <= 5 else 2, hidden=64)
+
+
+def run_config(name: str, setup: str, seed: int = 0, device: str = "auto") -> RunConfig:
+    learner, _ = base_learner(name)
+    r = recipe(name, setup)
+    task_name = SETUPS[setup]()[0]
+    return RunConfig(task=task_name, learner=learner, task_config=r.task_config,
+                     learner_config=learners.get(learner).Config(**r.learner_overrides), seed=seed, device=device,
+                     train=TrainConfig(n_steps=1_000_000, eval_every=10_000, n_eval_tasks=1, eval_steps=0,
+                                       meta_batch=r.meta_batch, meta_lr=r.meta_lr, hidden=r.hidden, baseline=False))
+
+
+def meta_train(config: RunConfig, seconds: float) -> tuple[Run, float]:
+    """Meta-train for ``seconds`` of budget (CPU time on the CPU, wall time on a GPU)."""
+    run = Run(config)
+    clock = time.process_time if run.device.type == "cpu" else time.perf_counter
+    start = clock()
+    if run.learner.meta_trains:
+        for event in train(run, 1_000_000):
+            if isinstance(event, DivergedEvent) or clock() - start > seconds:
+                break
+    return run, clock() - start
+
+
+def oneshot_cost(learner: MetaLearner, size: int, device: torch.device | str = "cpu"
+                 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A cost function for the official 20-run scorer: adapt a 20-way learner on the 20 training images
+    (labels 0..19) and use minus the query logits (the best-scoring training image wins)."""
     from metaviz.data.oneshot import to_tensor
 
-    learner, size = run.learner, run.config.task_config.size
     steps = getattr(learner.config, "inner_steps", 0)
 
     def cost(train_images: np.ndarray, test_images: np.ndarray) -> np.ndarray:
-        sx = to_tensor(train_images, size).to(run.device)
-        qx = to_tensor(test_images, size).to(run.device)
-        sy = torch.arange(len(sx), device=run.device)
+        sx = to_tensor(train_images, size).to(device)
+        qx = to_tensor(test_images, size).to(device)
+        sy = torch.arange(len(sx), device=device)
         params = {k: v.detach() for k, v in learner.params.items()}
         adapted = learner.adapt(params, sx, sy, steps=steps, first_order=True).params
         with torch.no_grad():
@@ -65,24 +157,25 @@ def oneshot_cost(run: Run) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     return cost
 
 
-def bench_pair(learner: str, setup: str, seconds: float, device: str, seed: int = 0) -> list[BenchRow]:
+def learner_for(run: Run, task_config) -> MetaLearner:
+    """The run's meta-trained learner, rebuilt for ``task_config`` (another N-way) when it differs."""
+    if task_config == run.config.task_config:
+        return run.learner
+    learner = build_learner(dataclasses.replace(run.config, task_config=task_config), device=run.device)
+    learner.load_numpy(run.learner.state_numpy())
+    return learner
+
+
+def score(name: str, setup: str, run: Run, seconds: float, seed: int = 0) -> list[BenchRow]:
+    """Held-out metrics of a trained ``run`` on ``setup`` (whose N-way may differ from training's)."""
     task_name, task_config = SETUPS[setup]()
-    config = RunConfig(task=task_name, learner=learner, task_config=task_config, seed=seed, device=device,
-                       train=TrainConfig(n_steps=1_000_000, eval_every=10_000, n_eval_tasks=1, eval_steps=0,
-                                         meta_batch=16, hidden=64 if task_name == "omniglot" else 40,
-                                         baseline=False))
-    run = Run(config)
-    start = time.perf_counter()
-    for event in train(run, 1_000_000):
-        if isinstance(event, DivergedEvent) or time.perf_counter() - start > seconds:
-            break
-    elapsed = time.perf_counter() - start
-    own = getattr(run.learner.config, "inner_steps", 0)
-    regression = run.task.kind == "regression"
-    # regression: 100 tasks, curves to 10 steps (cheap); classification: 40 tasks at the learner's own steps
-    test = run.task.sample(100 if regression else 40, torch.Generator().manual_seed(seed + 7), "test")
-    curves = run.learner.evaluate(test.episode.to(run.device), 10 if regression else own)
-    row = dict(learner=learner, setup=setup, train_seconds=round(elapsed, 1), meta_iterations=run.step,
+    test_task = tasks.get(task_name)(task_config)
+    learner = learner_for(run, task_config)
+    own = getattr(learner.config, "inner_steps", 0)
+    regression = test_task.kind == "regression"
+    test = test_task.sample(EVAL_TASKS[test_task.kind], torch.Generator().manual_seed(seed + 7), "test")
+    curves = learner.evaluate(test.episode.to(run.device), 10 if regression else own)
+    row = dict(learner=name, setup=setup, train_seconds=round(seconds, 1), meta_iterations=run.step,
                device=run.device.type)
     if curves.accuracy is not None:
         rows = [BenchRow(metric="accuracy", value=float(curves.accuracy[own]), **row)]
@@ -93,21 +186,41 @@ def bench_pair(learner: str, setup: str, seconds: float, device: str, seed: int 
         from metaviz.data import oneshot
 
         runs = oneshot.load_runs(oneshot.find_runs())
-        rows.append(BenchRow(metric="oneshot error %", value=oneshot.score(runs, oneshot_cost(run)).mean, **row))
+        cost = oneshot_cost(learner, task_config.size, run.device)
+        rows.append(BenchRow(metric="oneshot error %", value=oneshot.score(runs, cost).mean, **row))
     return rows
 
 
 def bench_accuracy(budget_s: float, device: str = "auto", only_learners: list[str] | None = None,
-                   only_setups: list[str] | None = None, seed: int = 0) -> list[BenchRow]:
-    pairs = [(lr, s) for s in (only_setups or list(SETUPS)) for lr in (only_learners or learners.available())
-             if tasks.get(SETUPS[s]()[0]).kind in learners.get(lr).kinds]
-    share = budget_s / max(len(pairs), 1)
-    return [row for lr, s in pairs for row in bench_pair(lr, s, share, device, seed)]
+                   only_setups: list[str] | None = None, seed: int = 0,
+                   progress: Callable[[str], None] | None = None, unit_s: float | None = None) -> list[BenchRow]:
+    """Rows for every (learner, setup) pair; ``unit_s`` (instead of sharing ``budget_s``) gives each
+    training job that many seconds times its weight, so that the learners can be split over processes."""
+    names = only_learners or [*learners.available(), *VARIANTS]
+    pairs = [(n, s) for s in (only_setups or list(SETUPS)) for n in names
+             if tasks.get(SETUPS[s]()[0]).kind in learners.get(base_learner(n)[0]).kinds]
+    jobs: dict[tuple, list[tuple[str, str]]] = {}  # one training job per distinct run config
+    for n, s in pairs:
+        jobs.setdefault((n, repr(run_config(n, s, seed, device))), []).append((n, s))
+
+    def weight(job_pairs):
+        return OMNIGLOT_WEIGHT if job_pairs[0][1].startswith("omniglot") else 1.0
+
+    unit = unit_s if unit_s is not None else budget_s / max(sum(weight(p) for p in jobs.values()), 1e-9)
+    rows = []
+    for job_pairs in jobs.values():
+        n, s = job_pairs[0]
+        run, seconds = meta_train(run_config(n, s, seed, device), unit * weight(job_pairs))
+        for n, s in job_pairs:
+            rows += score(n, s, run, seconds, seed)
+            if progress:
+                progress(table([r for r in rows if (r.learner, r.setup) == (n, s)], header=False))
+    return rows
 
 
-def table(rows: list[BenchRow]) -> str:
+def table(rows: list[BenchRow], header: bool = True) -> str:
     lines = ["| learner | setup | metric | value | train s | meta-iterations | device |",
-             "|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|"] if header else []
     lines += [f"| {r.learner} | {r.setup} | {r.metric} | {r.value:.3f} | {r.train_seconds} | {r.meta_iterations} | "
               f"{r.device} |" for r in rows]
     return "\n".join(lines)

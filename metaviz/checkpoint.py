@@ -110,14 +110,23 @@ def load(source: str | Path | bytes) -> Loaded:
     return Loaded(config, step, params, dict(metadata))
 
 
-def build(loaded: Loaded, device: str = "cpu"):
-    """A learner built from the checkpoint's config with its parameters loaded."""
+def build(loaded: Loaded, device: str = "cpu", task_config=None):
+    """A learner built from the checkpoint's config with its parameters loaded.
+
+    ``task_config``: build it for other tasks of the same family than it was meta-trained on, for
+    example 5-way tasks for a Prototypical Network meta-trained on 60-way ones. Learners with an
+    N-way output head only fit tasks of their own N; the error says so.
+    """
+    import dataclasses
+
     from metaviz.device import resolve_device
     from metaviz.train import build_learner
 
-    learner = build_learner(loaded.config, device=resolve_device(device))
-    expected = {k: tuple(v.shape) for k, v in learner.params.items()}
-    found = {k: tuple(v.shape) for k, v in loaded.params.items()}
+    config = loaded.config if task_config is None else dataclasses.replace(loaded.config, task_config=task_config)
+    learner = build_learner(config, device=resolve_device(device))
+    # empty placeholders (a metric learner's support summary) are shaped by N-way and hold nothing
+    expected = {k: tuple(v.shape) for k, v in learner.params.items() if v.numel()}
+    found = {k: tuple(v.shape) for k, v in loaded.params.items() if v.size}
     if expected != found:
         missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
         wrong = sorted(k for k in set(expected) & set(found) if expected[k] != found[k])

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from metaviz import bench
 
+ONE = bench.ONESHOT
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -21,6 +23,18 @@ def test_bench_rows_cover_each_supported_pair_with_metrics():
         assert r.meta_iterations >= 1 and r.train_seconds >= 0
         assert 0 <= r.value <= 1 if r.metric == "accuracy" else r.value > 0
     assert "| maml | sine K=5 | mse@1 |" in bench.table(rows)
+
+
+def test_recipes_follow_each_learners_paper():
+    proto5, proto20 = bench.run_config("protonet", "omniglot 5-way 1-shot"), bench.run_config("protonet", ONE)
+    assert proto5 == proto20, "one ProtoNet model answers every N (it has no N-way head)"
+    assert proto5.task_config.n_way == 60 and proto5.task_config.rotations and proto5.train.meta_batch == 1
+    maml5, maml20 = bench.run_config("maml", "omniglot 5-way 1-shot"), bench.run_config("maml", ONE)
+    assert maml5.task_config.n_way == 5 and maml20.task_config.n_way == 20  # an N-way head: one model per N
+    assert maml5.learner_config.inner_lr == 0.4 and not maml5.learner_config.first_order
+    fomaml = bench.run_config("fomaml", ONE)
+    assert fomaml.learner == "maml" and fomaml.learner_config.first_order
+    assert bench.any_way("matching", "omniglot") and not bench.any_way("sequence", "omniglot")
 
 
 def test_cli_writes_json(tmp_path):

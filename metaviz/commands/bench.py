@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def run(args: argparse.Namespace) -> int:
     from metaviz import bench
 
-    rows = bench.bench_accuracy(args.budget_s, args.device, args.learners, args.setups)
+    rows = bench.bench_accuracy(args.budget_s, args.device, args.learners, args.setups,
+                                progress=lambda line: print(line, file=sys.stderr, flush=True), unit_s=args.unit_s)
     print(bench.table(rows))
     if args.json:
         with open(args.json, "w") as f:
@@ -20,7 +22,11 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="benchmarks: accuracy of every learner on every setup")
     parser.add_argument("what", choices=["accuracy"])
-    parser.add_argument("--budget-s", type=float, default=600.0, help="total meta-training time, seconds")
+    parser.add_argument("--budget-s", type=float, default=600.0,
+                        help="total meta-training budget: CPU seconds on the CPU, wall seconds on a GPU")
+    parser.add_argument("--unit-s", type=float, default=None,
+                        help="instead of --budget-s: seconds per sine or digits training job (Omniglot jobs get "
+                             "OMNIGLOT_WEIGHT times as many), to split the learners over several processes")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--learners", nargs="*", default=None, help="only these learners")
     parser.add_argument("--setups", nargs="*", default=None, help="only these setups (quote names)")

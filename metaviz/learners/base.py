@@ -197,6 +197,10 @@ class MetaLearner:
         return {k: v.detach().cpu().numpy().copy() for k, v in self.params.items()}
 
     def load_numpy(self, state: Mapping[str, np.ndarray]) -> None:
+        """Copy ``state`` into the parameters. Empty placeholders (a metric learner's support summary,
+        shaped by N-way) are skipped, so a model meta-trained at one N-way loads for another."""
         with torch.no_grad():
             for k, p in self.params.items():
+                if p.numel() == 0:
+                    continue
                 p.copy_(torch.as_tensor(state[k], dtype=p.dtype, device=p.device))
