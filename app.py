@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.router import run_page
+from ui.share import restore as restore_shared_link
 from ui.sidebar import sidebar
 
 st.set_page_config(page_title="MetaViz", page_icon=":material/neurology:", layout="wide")
@@ -16,5 +17,6 @@ PAGES = {
 }
 
 page = st.navigation(PAGES)
+restore_shared_link()
 sidebar()
 run_page(page)

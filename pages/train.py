@@ -5,7 +5,7 @@ import dataclasses
 import streamlit as st
 
 from metaviz import learners, tasks
-from ui import code, controls, forms, run_view, state
+from ui import code, controls, forms, run_view, share, state
 from ui.live import live_panel
 from ui.router import ensure_router
 from ui.worker import session_worker
@@ -22,11 +22,12 @@ with setup:
     controls.buttons(worker, snap, config)
 
     task_name = st.selectbox("Task family", tasks.available(), index=tasks.available().index(config.task),
-                             format_func=lambda n: tasks.get(n).title or n)
+                             format_func=lambda n: tasks.get(n).title or n, disabled=share.locked("task"))
     task_cls = tasks.get(task_name)
     names = learners.available(task_cls.kind)
     learner_name = st.selectbox("Meta-learner", names, format_func=lambda n: learners.get(n).title or n,
-                                index=names.index(config.learner) if config.learner in names else 0)
+                                index=names.index(config.learner) if config.learner in names else 0,
+                                disabled=share.locked("learner"))
     learner_cls = learners.get(learner_name)
     others = [n for n in learners.available() if n not in names]
     if others:
@@ -34,17 +35,23 @@ with setup:
             f"{n} (does {' and '.join(sorted(learners.get(n).kinds))} only)" for n in others))
     with st.expander("Task settings"):
         task_config = forms.config_form(config.task_config if config.task == task_name else task_cls.Config(),
-                                        f"task.{task_name}")
+                                        f"task.{task_name}", url="task")
     with st.expander("Meta-learner settings", expanded=True):
         learner_config = forms.config_form(
             config.learner_config if config.learner == learner_name else learner_cls.Config(),
-            f"learner.{learner_name}")
+            f"learner.{learner_name}", url="learner")
     with st.expander("Training settings"):
-        train_config = forms.config_form(config.train, "train")
+        train_config = forms.config_form(config.train, "train", url="train")
     config = dataclasses.replace(config, task=task_name, learner=learner_name, task_config=task_config,
                                  learner_config=learner_config, train=train_config,
                                  test_task_config=config.test_task_config if config.task == task_name else None)
     state.set_run_config(config)
+    share.sync(state.with_globals(config))
+    with st.expander("Share this experiment", icon=":material/share:"):
+        imported = share.panel(state.with_globals(config))
+        if imported is not None:
+            share.adopt(imported)
+            st.rerun()
 
     controls.apply_changes(worker, snap, config)
 

@@ -45,18 +45,27 @@ def widget(ui: UI, value, key: str, disabled: bool = False):
     return st.slider(label, float(ui.min), float(ui.max), step=float(ui.step or 0.1), **common)
 
 
-def config_form(config: Config, key: str, disabled: bool = False) -> Config:
+def config_form(config: Config, key: str, disabled: bool = False, url: str | None = None) -> Config:
     """Widgets for every field of ``config``; returns the config they describe.
 
-    Values the fields' checks reject are reported and the previous config is kept.
+    ``url``: the field's prefix in shared links ("task", "learner", "train"), through which a link can
+    lock a field (shown read-only) or hide it (not shown; its value stays). Values the fields' checks
+    reject are reported and the previous config is kept.
     """
+    from ui import share
+
     values = {}
     for field, ui in type(config).ui_fields():
         wkey = f"{key}.{field.name}"
         current = getattr(config, field.name)
+        link_key = f"{url}.{field.name}" if url else None
+        if link_key and share.hidden(link_key):
+            continue
+        if link_key and share.locked(link_key):
+            st.session_state[wkey] = current  # a locked field always shows the experiment's value
         if wkey not in st.session_state:
             st.session_state[wkey] = current
-        values[field.name] = widget(ui, current, wkey, disabled)
+        values[field.name] = widget(ui, current, wkey, disabled or bool(link_key and share.locked(link_key)))
     try:
         return dataclasses.replace(config, **values)
     except ValueError as error:
