@@ -21,7 +21,7 @@ def label_color(label: int) -> str:
     return LABEL_COLORS[int(label) % len(LABEL_COLORS)]
 
 
-def _hex_rgb(color: str) -> np.ndarray:
+def hex_rgb(color: str) -> np.ndarray:
     return np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.uint8)
 
 
@@ -66,7 +66,7 @@ def image_grid(images: np.ndarray, labels: np.ndarray, n_way: int, pad: int = 2,
     cell_h, cell_w = h * zoom + 2 * pad, w * zoom + 2 * pad
     out = np.full((n_way * cell_h, k * cell_w, 3), 255, dtype=np.uint8)
     for label, idx in enumerate(per_label):
-        frame = _hex_rgb(label_color(label))
+        frame = hex_rgb(label_color(label))
         for j, i in enumerate(idx):
             img = images[i].transpose(1, 2, 0)
             img = np.repeat(np.repeat(img, zoom, 0), zoom, 1)
