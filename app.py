@@ -13,6 +13,7 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/tasks.py", title="Task Builder", icon=":material/dataset:"),
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/adaptation.py", title="Adaptation", icon=":material/tune:"),
         st.Page("pages/landscape.py", title="Loss Landscape", icon=":material/landscape:"),
         st.Page("pages/embedding.py", title="Embedding Space", icon=":material/scatter_plot:"),
     ],

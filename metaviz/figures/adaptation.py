@@ -1,4 +1,5 @@
-"""The adaptation view: a held-out task, its support points, and the fit after each inner step."""
+"""Adaptation, drawn: the fit after each inner step on a held-out task (Home, Train and Adaptation pages), and the
+Adaptation page's loss and accuracy against inner steps and shots, layer movement and meta-overfitting."""
 
 from __future__ import annotations
 
@@ -7,10 +8,18 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
-from metaviz.analysis.adaptation import AdaptationResult
-from metaviz.figures.theme import GRID, TRUTH_COLOR, axis, figure, layout, learner_color
+from metaviz.analysis.adaptation import AdaptationResult, LayerChanges, OverfitCurves, ShotCurves, StepCurves
+from metaviz.figures.theme import GRID, PALETTE, TRUTH_COLOR, axis, figure, layout, learner_color
 
-TITLES = {"maml": "MAML", "pretrained": "pretrained + fine-tune"}
+TITLES = {"maml": "MAML", "pretrained": "pretrained + fine-tune", "scratch": "from scratch",  # short, for legends
+          "reptile": "Reptile", "anil": "ANIL", "metasgd": "Meta-SGD", "learned_optimizer": "learned optimizer",
+          "protonet": "ProtoNet", "matching": "Matching Net", "siamese": "Siamese", "sequence": "sequence model",
+          "cnp": "CNP"}
+CHANCE_COLOR = "#adb5bd"
+
+
+def title_of(name: str) -> str:
+    return TITLES.get(name, name)
 
 
 def step_colors(n: int, name: str) -> list[str]:
@@ -71,3 +80,162 @@ def tasks_figure(x: np.ndarray, curves: np.ndarray, support_x: np.ndarray, suppo
         traces.append(dict(type="scatter", x=support_x[i], y=support_y[i], mode="markers", showlegend=False,
                            marker=dict(color=color, size=7), legendgroup=str(i)))
     return figure(traces, height=320, xaxis=axis("x"), yaxis=axis("y"))
+
+
+BOTTOM_LEGEND = dict(orientation="h", yanchor="top", y=-0.22, x=0, xanchor="left")  # clear of subplot titles
+SHOT_DASHES = ("dot", "dash", "solid", "longdash", "dashdot")
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    return f"rgba({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)}, {alpha})"
+
+
+def _band(x, mean, err, color: str, group: str) -> list[dict]:
+    """mean ± err as a filled band (two traces: upper edge, then lower edge filled up to it)."""
+    x = np.asarray(x)
+    return [dict(type="scatter", x=x, y=mean + err, mode="lines", line=dict(width=0), showlegend=False,
+                 hoverinfo="skip", legendgroup=group),
+            dict(type="scatter", x=x, y=mean - err, mode="lines", line=dict(width=0), fill="tonexty",
+                 fillcolor=_rgba(color, 0.15), showlegend=False, hoverinfo="skip", legendgroup=group)]
+
+
+def step_curves_figure(curves: StepCurves, metric: str = "loss", n_way: int | None = None,
+                       uirevision: str = "step-curves") -> go.Figure:
+    """Held-out query ``metric`` against inner steps, one line per learner (mean over tasks, ± one standard
+    error as a band); with ``n_way``, chance level 1/N. The learners saw the same support sets."""
+    means, errors = curves.mean(metric), curves.sem(metric)
+    traces = []
+    for name, mean in means.items():
+        color = learner_color(name)
+        traces += _band(curves.steps, mean, errors[name], color, name)
+        traces.append(dict(type="scatter", x=curves.steps, y=mean, mode="lines+markers", name=title_of(name),
+                           legendgroup=name, line=dict(color=color, width=2,
+                                                       dash="dot" if name in ("pretrained", "scratch") else None)))
+    if metric == "accuracy" and n_way:
+        traces.append(dict(type="scatter", x=[curves.steps[0], curves.steps[-1]], y=[1 / n_way] * 2, mode="lines",
+                           name=f"chance (1/{n_way})", line=dict(color=CHANCE_COLOR, dash="dash", width=1)))
+    n_tasks = next(iter(curves.loss.values())).shape[0] if curves.loss else 0
+    yaxis = axis(f"held-out query {metric}", range=[0, 1.02]) if metric == "accuracy" else \
+        axis(f"held-out query {metric}", rangemode="tozero")
+    return figure(traces, title=f"Query {metric} against inner steps ({n_tasks} held-out tasks, ± s.e.)",
+                  height=360, uirevision=uirevision, xaxis=axis("inner steps on the support set", dtick=1),
+                  yaxis=yaxis)
+
+
+def shot_colors(n: int, name: str) -> list[str]:
+    """One shade of the learner's colour per shot count, light (fewest shots) to full."""
+    return sample_colorscale([[0, "#dee2e6"], [1, learner_color(name)]], list(np.linspace(0.4, 1.0, max(n, 1))))
+
+
+def steps_by_shots_figure(curves: ShotCurves, uirevision: str = "steps-by-shots") -> go.Figure:
+    """Small multiples, one panel per learner: query accuracy against inner steps, one line per K-shot.
+    The same tasks and query sets in every panel; only the learner and the support size change."""
+    names = list(curves.accuracy)
+    means = curves.mean("accuracy")
+    fig = make_subplots(rows=1, cols=max(len(names), 1), shared_yaxes=True, horizontal_spacing=0.03,
+                        subplot_titles=[title_of(n) for n in names])
+    for col, name in enumerate(names, start=1):
+        colors = shot_colors(len(curves.shots), name)
+        for i, k in enumerate(curves.shots):  # one legend entry per K (it toggles that K in every panel)
+            fig.add_trace(go.Scatter(x=curves.steps, y=means[name][i], mode="lines+markers", name=f"{k}-shot",
+                                     legendgroup=f"{k}-shot", showlegend=col == 1,
+                                     hovertemplate=f"{title_of(name)}, {k}-shot: %{{y:.3f}}<extra></extra>",
+                                     line=dict(color=colors[i], width=2, dash=SHOT_DASHES[i % len(SHOT_DASHES)]),
+                                     marker=dict(size=4)),
+                          row=1, col=col)
+        fig.add_trace(go.Scatter(x=[curves.steps[0], curves.steps[-1]], y=[1 / curves.n_way] * 2, mode="lines",
+                                 name=f"chance (1/{curves.n_way})", showlegend=col == 1, legendgroup="chance",
+                                 line=dict(color=CHANCE_COLOR, dash="dash", width=1)), row=1, col=col)
+    fig.update_xaxes(title="inner steps", gridcolor=GRID, zerolinecolor=GRID)
+    fig.update_yaxes(gridcolor=GRID, zerolinecolor=GRID, range=[0, 1.02])
+    fig.update_yaxes(title="query accuracy", col=1)
+    fig.update_layout(layout(title=f"Accuracy against inner steps, per learner ({', '.join(map(str, curves.shots))}"
+                             "-shot)", height=380, uirevision=uirevision, legend=BOTTOM_LEGEND,
+                             margin=dict(l=50, r=20, t=70, b=40)))
+    return fig
+
+
+def shots_figure(curves: ShotCurves, step: int, uirevision: str = "shots") -> go.Figure:
+    """Query accuracy against K (examples per class) after ``step`` inner steps, one line per learner."""
+    step = min(max(step, 0), len(curves.steps) - 1)
+    traces = [dict(type="scatter", x=curves.shots, y=mean[:, step], mode="lines+markers", name=title_of(name),
+                   line=dict(color=learner_color(name), width=2), marker=dict(size=8))
+              for name, mean in curves.mean("accuracy").items()]
+    traces.append(dict(type="scatter", x=[curves.shots[0], curves.shots[-1]], y=[1 / curves.n_way] * 2,
+                       mode="lines", name=f"chance (1/{curves.n_way})",
+                       line=dict(color=CHANCE_COLOR, dash="dash", width=1)))
+    return figure(traces, title=f"Accuracy against shots, after {step} inner step{'s' * (step != 1)}", height=340,
+                  uirevision=uirevision, xaxis=axis("K-shot (support examples per class)", type="log",
+                                                    tickvals=list(curves.shots)),
+                  yaxis=axis("query accuracy", range=[0, 1.02]))
+
+
+def layer_colors(changes: LayerChanges) -> list[str]:
+    """Body layers in greys and blues (input side lighter), the head in a strong colour."""
+    body = sample_colorscale([[0, "#a5d8ff"], [1, "#1c3d5a"]],
+                             list(np.linspace(0, 1, max(int((~changes.is_head).sum()), 2))))
+    out, i = [], 0
+    for head in changes.is_head:
+        out.append(PALETTE[0] if head else body[i])
+        i += not head
+    return out
+
+
+def layer_changes_figure(changes: dict[str, LayerChanges], relative: bool = True, name: str = "maml",
+                         uirevision: str = "layer-changes") -> go.Figure:
+    """Left: how far each layer moved against inner steps, for the last entry of ``changes`` (label ->
+    LayerChanges, e.g. "meta-iteration 0", "meta-iteration 500"). Right: each layer after the last inner step,
+    one bar per entry (earlier ones grey, the last in learner ``name``'s colour), so the start of meta-training
+    can be compared with the chosen checkpoint.
+    ``relative``: divided by the layer's norm (a fraction), else the raw L2 norm of the change."""
+    labels = list(changes)
+    current = changes[labels[-1]]
+    kind = "||Δθ|| / ||θ||" if relative else "||Δθ||"
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.1,
+                        subplot_titles=[f"per inner step ({labels[-1]})",
+                                        f"after {current.steps[-1]} inner steps"])
+    values = current.relative if relative else current.mean_change
+    for layer, label, color, row in zip(current.layers, current.labels, layer_colors(current), values):
+        fig.add_trace(go.Scatter(x=current.steps, y=row, mode="lines+markers", name=label, legendgroup=layer,
+                                 line=dict(color=color, width=3 if layer == current.layers[-1] else 2)),
+                      row=1, col=1)
+    greys = sample_colorscale([[0, "#dee2e6"], [1, "#868e96"]], list(np.linspace(0, 1, max(len(labels) - 1, 2))))
+    for i, label in enumerate(labels):
+        ch = changes[label]
+        last = (ch.relative if relative else ch.mean_change)[:, -1]
+        color = learner_color(name) if i == len(labels) - 1 else greys[i]
+        fig.add_trace(go.Bar(x=list(ch.labels), y=last, name=label, marker=dict(color=color)), row=1, col=2)
+    fig.update_xaxes(title="inner steps", dtick=1, gridcolor=GRID, row=1, col=1)
+    fig.update_xaxes(tickangle=-30, row=1, col=2)
+    fig.update_yaxes(title=kind, gridcolor=GRID, zerolinecolor=GRID, rangemode="tozero")
+    fig.update_layout(layout(title="How far each layer moved during adaptation (mean over held-out tasks)",
+                             height=460, uirevision=uirevision, barmode="group", legend=dict(BOTTOM_LEGEND, y=-0.35),
+                             margin=dict(l=55, r=20, t=70, b=40)))
+    return fig
+
+
+def overfitting_figure(curves: dict[str, OverfitCurves], uirevision: str = "overfitting") -> go.Figure:
+    """One panel per run (label -> curves): meta-train and held-out performance after adaptation over
+    meta-iterations, with the gap between them shaded. A gap that opens is meta-overfitting."""
+    labels = list(curves)
+    fig = make_subplots(rows=1, cols=max(len(labels), 1), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=labels)
+    metric = next(iter(curves.values())).metric if curves else "loss"
+    for col, label in enumerate(labels, start=1):
+        c = curves[label]
+        first = col == 1
+        fig.add_trace(go.Scatter(x=c.step, y=c.train, mode="lines+markers", name="meta-train tasks",
+                                 legendgroup="train", showlegend=first, line=dict(color=PALETTE[3], width=2)),
+                      row=1, col=col)
+        fig.add_trace(go.Scatter(x=c.step, y=c.heldout, mode="lines+markers", name="held-out tasks",
+                                 legendgroup="heldout", showlegend=first, line=dict(color=PALETTE[0], width=2),
+                                 fill="tonexty", fillcolor=_rgba(PALETTE[0], 0.12)), row=1, col=col)
+    fig.update_xaxes(title="meta-iteration", gridcolor=GRID, zerolinecolor=GRID)
+    fig.update_yaxes(gridcolor=GRID, zerolinecolor=GRID)
+    if metric == "accuracy":
+        fig.update_yaxes(range=[0, 1.02])
+    fig.update_yaxes(title=f"query {metric} after adaptation", col=1)
+    fig.update_layout(layout(title="Meta-train against held-out tasks (shaded: the gap)", height=380,
+                             uirevision=uirevision, legend=BOTTOM_LEGEND, margin=dict(l=50, r=20, t=70, b=40)))
+    return fig
