@@ -16,6 +16,7 @@ PAGES = {
         st.Page("pages/adaptation.py", title="Adaptation", icon=":material/tune:"),
         st.Page("pages/landscape.py", title="Loss Landscape", icon=":material/landscape:"),
         st.Page("pages/embedding.py", title="Embedding Space", icon=":material/scatter_plot:"),
+        st.Page("pages/own_data.py", title="Your Data", icon=":material/draw:"),
     ],
 }
 

@@ -1,0 +1,101 @@
+"""``python -m metaviz predict``: few-shot classification of your own images from the command line.
+
+    python -m metaviz predict --model protonet-omniglot --support my_classes/ --query new_images/
+    python -m metaviz predict --model model.safetensors --support classes.zip --query one.png --steps 5
+
+``--model``: a checkpoint that ships with metaviz (``python -m metaviz predict --list``) or a checkpoint
+file. ``--support``: a folder or a zip with one subfolder of images per class. ``--query``: a folder of
+images (searched recursively), a zip of images, or one image. The images are taken in exactly as the
+app takes uploads (``metaviz.data.uploads``: the same limits and the same preprocessing) and classified
+by ``metaviz.fewshot``.
+
+Standard output, one JSON object per line:
+
+    {"file": "new_images/x.png", "predicted": "cat", "probabilities": {"cat": 0.91, "dog": 0.09}}
+    {"rejected": "my_classes/dog/bad.png", "reason": "not a readable image (...)", "set": "support"}
+
+Standard error: notes (ignored files), leave-one-out accuracy on the support set and whether the images
+look like the model's meta-training data. Exit status 0, or 2 when nothing could be classified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _model(name: str):
+    from metaviz import checkpoint
+
+    zoo = checkpoint.zoo()
+    if name in zoo:
+        return checkpoint.load(zoo[name])
+    from pathlib import Path
+
+    if not Path(name).expanduser().is_file():
+        raise checkpoint.CheckpointError(f"--model {name!r} is neither a shipped checkpoint "
+                                         f"({', '.join(zoo) or 'none installed'}) nor a checkpoint file")
+    return checkpoint.load(Path(name).expanduser())
+
+
+def run(args: argparse.Namespace) -> int:
+    from metaviz import checkpoint, fewshot
+    from metaviz.data import uploads
+
+    if args.list:
+        for name, path in checkpoint.zoo().items():
+            loaded = checkpoint.load(path)
+            print(f"{name}\t{loaded.config.learner} on {loaded.config.task}, "
+                  f"{getattr(loaded.config.task_config, 'n_way', '?')}-way, step {loaded.step}")
+        return 0
+    missing = [flag for flag, value in (("--model", args.model), ("--support", args.support),
+                                        ("--query", args.query)) if not value]
+    if missing:
+        print(f"error: {', '.join(missing)} required (or --list)", file=sys.stderr)
+        return 2
+    try:
+        loaded = _model(args.model)
+        spec = uploads.preprocessing_for(loaded.config)
+        support = uploads.ingest_support(args.support, spec)
+        queries = uploads.ingest_queries(args.query, spec)
+    except (checkpoint.CheckpointError, uploads.UploadError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for which, result in (("support", support), ("query", queries)):
+        for r in result.rejected:
+            print(json.dumps({"rejected": r.file, "reason": r.reason, "set": which}))
+        for note in result.notes:
+            print(f"note ({which}): {note}", file=sys.stderr)
+    print(f"model: {loaded.config.learner} on {loaded.config.task}; images: {spec.describe()}", file=sys.stderr)
+    print(f"support: {', '.join(f'{k} ({v})' for k, v in support.counts().items()) or 'nothing usable'}",
+          file=sys.stderr)
+    if not queries.examples:
+        print("error: no usable query images", file=sys.stderr)
+        return 2
+    try:
+        result = fewshot.run(loaded.config, loaded.params, support, queries, args.steps)
+    except ValueError as error:  # fewer than two classes, more classes than the model's head, ...
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    p = result.prediction
+    for example, probs, k in zip(queries.examples, p.probabilities, p.predicted):
+        print(json.dumps({"file": example.name, "predicted": p.classes[int(k)],
+                          "probabilities": {c: round(float(v), 6) for c, v in zip(p.classes, probs)}}))
+    if result.has_inner_loop:
+        print(f"adapted with {result.steps} inner step(s)", file=sys.stderr)
+    print(result.loo.message, file=sys.stderr)
+    print(result.familiarity.message, file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("predict", help="classify your own images with a meta-trained model",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="a shipped checkpoint's name (see --list) or a checkpoint file")
+    parser.add_argument("--support", help="a folder or zip with one subfolder of images per class")
+    parser.add_argument("--query", help="a folder or zip of images, or one image")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="inner steps for gradient-based learners (default: as in meta-training)")
+    parser.add_argument("--list", action="store_true", help="list the shipped checkpoints and exit")
+    parser.set_defaults(run=run)
