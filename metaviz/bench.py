@@ -15,7 +15,7 @@ predictions do not depend on N, one Omniglot model answers both the 5-way and
 the 20-way setups and the official runs. Learners with an N-way output head
 (MAML and its relatives, the sequence model, the CNP) train one model per N on
 a few tasks per step, with the MAML paper's inner step size of 0.4 for one
-step on Omniglot.
+step on Omniglot (and on the 8x8 digits).
 
 Budget: ``budget_s`` is shared by the training jobs in proportion to their
 family's weight (Omniglot jobs weigh ``OMNIGLOT_WEIGHT`` times a sine or digits
@@ -100,9 +100,7 @@ def recipe(name: str, setup: str) -> Recipe:
     fields = {f.name for f in dataclasses.fields(learners.get(learner).Config)}
     if task_name == "sinusoid":
         return Recipe(task_config, overrides, meta_batch=25, meta_lr=1e-2)
-    if task_name == "digits":
-        return Recipe(task_config, overrides, meta_batch=8, meta_lr=3e-3, hidden=32)
-    if any_way(name, task_name):  # metric learners and the scratch baseline: one big episode per step
+    if task_name != "digits" and any_way(name, task_name):  # metric learners and the scratch baseline: one big episode per step
         way = METRIC_FAMILY_WAY if learner == "protonet" else 20
         train_config = dataclasses.replace(task_config, n_way=way, rotations=way > 30)
         return Recipe(train_config, overrides, meta_batch=1, hidden=64)
@@ -112,6 +110,8 @@ def recipe(name: str, setup: str) -> Recipe:
         overrides = {"init_lr": 0.4, **overrides}
     if learner == "reptile":
         overrides = {"inner_lr": 0.1, **overrides}
+    if task_name == "digits":
+        return Recipe(task_config, overrides, meta_batch=8, meta_lr=3e-3, hidden=32)
     return Recipe(task_config, overrides, meta_batch=4 if task_config.n_way <= 5 else 2, hidden=64)
 
 
