@@ -16,6 +16,8 @@ PAGES = {
         st.Page("pages/adaptation.py", title="Adaptation", icon=":material/tune:"),
         st.Page("pages/landscape.py", title="Loss Landscape", icon=":material/landscape:"),
         st.Page("pages/embedding.py", title="Embedding Space", icon=":material/scatter_plot:"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/inventory_2:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page("pages/own_data.py", title="Your Data", icon=":material/draw:"),
     ],
 }

@@ -61,6 +61,7 @@ class Snapshot:
     last_eval: EvalEvent | None = None
     checkpoint: Checkpoint | None = None
     checkpoints: tuple[Checkpoint, ...] = ()  # at evaluation steps, step 0 and the latest included
+    run_id: str = ""  # the run's id in the run store, when the worker has one (Worker(store=...))
 
     @property
     def active(self) -> bool:
@@ -76,8 +77,12 @@ class Snapshot:
 class Worker:
     """One background training thread. All methods are safe to call from any thread."""
 
-    def __init__(self):
+    def __init__(self, store=None):
+        """``store``: a :class:`metaviz.store.Store` to record every run in (and resume stored ones from)."""
         leave_a_core_free()
+        if store is not None:
+            from metaviz.recorder import Recording
+        self._recording = None if store is None else Recording(store)
         self._commands: queue.Queue = queue.Queue()
         self._next_id = 0
         self._id_lock = threading.Lock()
@@ -98,6 +103,10 @@ class Worker:
     def start(self, config: RunConfig, paused: bool = False) -> int:
         """Start a new run with ``config``, replacing any current one (``paused``: wait for step or resume)."""
         return self._submit("start", (config, paused))
+
+    def resume_stored(self, run_id: str, paused: bool = False) -> int:
+        """Continue a stored run from its last checkpoint, replacing any current one (needs a store)."""
+        return self._submit("open", (run_id, paused))
 
     def pause(self) -> int:
         return self._submit("pause")
@@ -182,6 +191,14 @@ class Worker:
             self._publish(status="starting", config=config)
             self._new_run(config)
             self._publish(status="paused" if paused else "running", checkpoint=True)
+        elif command == "open":
+            self._clear()
+            if self._recording is None:
+                raise RuntimeError("this worker has no run store to resume from: create it with Worker(store=...)")
+            run_id, paused = arg
+            run, history = self._recording.resume(run_id)
+            self._new_run(run.config, run, history)
+            self._publish(status="paused" if paused else "running", checkpoint=True)
         elif command == "stop":
             self._clear()
         elif self._run is None or self._snapshot.status in ("done", "diverged", "error"):
@@ -201,15 +218,23 @@ class Worker:
                 self._run.set_inner_lr(float(arg["inner_lr"]))
             self._publish(config=self._run.config, checkpoint=True)
 
-    def _new_run(self, config: RunConfig) -> None:
+    def _new_run(self, config: RunConfig, run: Run | None = None, stored=None) -> None:
+        """A new run, or ``run`` resumed from the store with its ``stored`` History so far."""
         self._kept, self._stride, self._n_evals = [], 1, 0
-        self._run = Run(config)
+        self._run = run or Run(config)
+        if run is None and self._recording is not None:
+            self._recording.start(self._run)
         self._events = train(self._run, config.train.n_steps)
         with self._lock:
             self._history = {"train": {k: deque(maxlen=HISTORY) for k in ("step", "loss", "baseline_loss")},
                              "evals": {k: deque(maxlen=HISTORY) for k in ("step", *EVAL_KEYS)}}
+            for part, table in (("train", stored and stored.train), ("evals", stored and stored.evals)):
+                n = len(table["step"]) if table else 0  # every curve as long as its steps (NaN where absent)
+                for key, curve in self._history[part].items():
+                    curve.extend(table[key].tolist() if n and key in table else [np.nan] * n)
             self._snapshot = Snapshot(version=self._snapshot.version + 1, status="starting", config=config,
-                                      device=device_label(str(self._run.device.type)))
+                                      device=device_label(str(self._run.device.type)), step=self._run.step,
+                                      run_id=self._recording.run_id if self._recording is not None else "")
 
     def _advance(self) -> None:
         """Pull events until one meta-iteration is done (or the run ends)."""
@@ -232,6 +257,8 @@ class Worker:
                 return
 
     def _record(self, event) -> None:
+        if self._recording is not None:
+            self._recording.event(event)
         with self._lock:
             if isinstance(event, StepEvent):
                 h = self._history["train"]
@@ -265,6 +292,8 @@ class Worker:
 
     def _publish(self, checkpoint: bool = False, keep: bool = False, **changes) -> None:
         """Replace the snapshot with a new frozen one (histories copied to numpy)."""
+        if self._recording is not None and "status" in changes:
+            self._recording.status(changes["status"], changes.get("message", ""))
         if checkpoint and self._run is not None:
             run = self._run
             changes["checkpoint"] = Checkpoint(run.step, run.config, run.learner.state_numpy(),
@@ -290,6 +319,8 @@ class Worker:
             torch.cuda.empty_cache()
 
     def _clear(self) -> None:
+        if self._recording is not None:
+            self._recording.stop()
         self._run, self._events, self._pending_steps = None, None, 0
         with self._lock:
             self._snapshot = Snapshot(version=self._snapshot.version + 1, handled=self._snapshot.handled)

@@ -1,40 +1,133 @@
-"""``python -m metaviz eval omniglot-oneshot``: score a method on the official 20 one-shot runs."""
+"""``python -m metaviz eval``: score a method or a meta-trained model on a fixed benchmark.
+
+    python -m metaviz eval omniglot-oneshot --method mhd              # the official baseline: 38.75%
+    python -m metaviz eval omniglot-oneshot --checkpoint model.safetensors
+    python -m metaviz eval omniglot-oneshot --run 3fa2c1d0            # a stored run's last checkpoint
+    python -m metaviz eval meta-test --run 3fa2c1d0 [--tasks 200] [--inner-steps 10]
+
+``omniglot-oneshot``: Lake et al.'s 20 runs of 20-way within-alphabet one-shot; a model adapts on
+each run's 20 training drawings (labels 0..19, its own number of inner steps, first order) and
+classifies the 20 test drawings; one line per run, then the mean error.
+``meta-test``: held-out tasks of the model's own task distribution (its meta-test split), query
+loss (and accuracy) after 0..S inner steps.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 
-def run(args: argparse.Namespace) -> int:
-    """One line per run, then the mean error."""
-    if args.checkpoint:
-        print(f"error: --checkpoint {args.checkpoint}: scoring meta-trained checkpoints is not supported yet; "
-              "use --method mhd for the baseline, or score a model in Python with "
-              "metaviz.data.oneshot.score(runs, cost_fn)", file=sys.stderr)
-        return 2
-    from metaviz.data import oneshot
+def load_model(args: argparse.Namespace):
+    """The checkpoint named by --checkpoint or --run (the run's last checkpoint)."""
+    from metaviz import checkpoint
 
+    if args.run_id:
+        from metaviz.store import Store, StoreError
+
+        store = Store(args.home)
+        found = store.last_checkpoint(store.resolve(args.run_id))
+        if found is None:
+            raise StoreError(f"run {args.run_id} has no checkpoint yet")
+        print(f"run {store.resolve(args.run_id)}: checkpoint at step {found.step}", file=sys.stderr)
+        return checkpoint.load(found.path)
+    return checkpoint.load(args.checkpoint)
+
+
+def oneshot_model(args: argparse.Namespace):
+    """(learner, image size, device) of the model to score, or an exit status when it cannot be."""
+    from metaviz import checkpoint
+    from metaviz.device import resolve_device
+
+    loaded = load_model(args)
+    size = getattr(loaded.config.task_config, "size", None)
+    n_way = getattr(loaded.config.task_config, "n_way", None)
+    if size is None or n_way is None:
+        print(f"error: the model was meta-trained on {loaded.config.task}; the one-shot benchmark needs an "
+              "image classifier (task omniglot, or image-folder)", file=sys.stderr)
+        return 2
+    config = loaded.config
+    if n_way != 20:  # metric learners take any N; a classifier head must have 20 outputs
+        config = dataclasses.replace(config, task_config=dataclasses.replace(config.task_config, n_way=20))
     try:
-        path = oneshot.find_runs(args.data, download=args.download)
-        runs = oneshot.load_runs(path)
+        learner = checkpoint.build(dataclasses.replace(loaded, config=config), device=args.device)
+    except checkpoint.CheckpointError as error:
+        print(f"error: {error}. It was meta-trained {n_way}-way and the benchmark is 20-way: meta-train with "
+              "task.n_way=20, or use a learner whose output does not depend on N (protonet, matching)",
+              file=sys.stderr)
+        return 2
+    return learner, size, resolve_device(args.device)
+
+
+def oneshot(args: argparse.Namespace) -> int:
+    from metaviz.bench import oneshot_cost
+    from metaviz.data import oneshot as benchmark
+
+    cost = benchmark.mhd_cost
+    if args.checkpoint or args.run_id:
+        model = oneshot_model(args)
+        if isinstance(model, int):
+            return model
+        cost = oneshot_cost(*model)
+    try:
+        path = benchmark.find_runs(args.data, download=args.download)
+        runs = benchmark.load_runs(path)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"runs from {path}", file=sys.stderr)  # --data is searched first, then the default places
-    result = oneshot.score(runs, oneshot.mhd_cost)
+    result = benchmark.score(runs, cost)
     for one, error in zip(runs, result.errors):
         print(f"{one.name}: error {error:.2f}%")
     print(f"mean error: {result.mean:.2f}%")
     return 0
 
 
+def meta_test(args: argparse.Namespace) -> int:
+    import torch
+
+    from metaviz import checkpoint
+
+    if not (args.checkpoint or args.run_id):
+        print("error: meta-test scores a model: give --checkpoint PATH or --run RUN_ID", file=sys.stderr)
+        return 2
+    loaded = load_model(args)
+    learner = checkpoint.build(loaded, device=args.device)
+    own = getattr(learner.config, "inner_steps", 0)
+    steps = own if args.inner_steps is None else args.inner_steps
+    batch = learner.task.sample(args.tasks, torch.Generator().manual_seed(args.seed), "test").episode
+    curves = learner.evaluate(batch.to(learner.device), steps)
+    print(f"{loaded.config.learner} on {args.tasks} meta-test tasks of {loaded.config.task} (seed {args.seed}), "
+          f"meta-trained for {loaded.step} steps; it adapts with {own} inner steps")
+    for k in range(len(curves.loss)):
+        accuracy = "" if curves.accuracy is None else f"  accuracy {curves.accuracy[k]:.4f}"
+        print(f"after {k:2d} inner steps: loss {curves.loss[k]:.6g}{accuracy}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from metaviz.checkpoint import CheckpointError
+    from metaviz.store import StoreError
+
+    if args.checkpoint and args.run_id:
+        print("error: give --checkpoint or --run, not both", file=sys.stderr)
+        return 2
+    try:
+        return oneshot(args) if args.benchmark == "omniglot-oneshot" else meta_test(args)
+    except (CheckpointError, StoreError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("eval", help="score a method on a fixed benchmark")
-    parser.add_argument("benchmark", choices=["omniglot-oneshot"],
-                        help="omniglot-oneshot: the official 20 runs of 20-way one-shot (Lake et al. 2015)")
+    parser = subparsers.add_parser("eval", help="score a method or a meta-trained model on a fixed benchmark")
+    parser.add_argument("benchmark", choices=["omniglot-oneshot", "meta-test"],
+                        help="omniglot-oneshot: the official 20 runs of 20-way one-shot (Lake et al. 2015); "
+                             "meta-test: held-out tasks of the model's own task distribution")
     parser.add_argument("--method", choices=["mhd"], default="mhd",
-                        help="mhd: the Modified Hausdorff Distance baseline of the official demo")
+                        help="mhd: the Modified Hausdorff Distance baseline of the official demo (when no model "
+                             "is given)")
     parser.add_argument("--data", metavar="DIR", default=None,
                         help="folder with all_runs.zip or its extracted run01/ ... run20/ (default: "
                              "$METAVIZ_DATA, ../shared/data/omniglot beside the repository, "
@@ -42,5 +135,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--download", action="store_true",
                         help="download all_runs.zip from the official repository when it is not found")
     parser.add_argument("--checkpoint", metavar="PATH", default=None,
-                        help="a meta-trained model to score instead of --method")
+                        help="a meta-trained model (a metaviz safetensors checkpoint) to score instead of --method")
+    parser.add_argument("--run", dest="run_id", metavar="RUN_ID", default=None,
+                        help="score a stored run's last checkpoint")
+    parser.add_argument("--home", metavar="DIR", help="the run store's data folder (with --run)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    parser.add_argument("--tasks", type=int, default=100, help="meta-test: held-out tasks to average over")
+    parser.add_argument("--inner-steps", type=int, default=None,
+                        help="meta-test: draw the curve to this many inner steps (default: the learner's own)")
+    parser.add_argument("--seed", type=int, default=0, help="meta-test: seed of the held-out tasks")
     parser.set_defaults(run=run)
