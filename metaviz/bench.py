@@ -100,7 +100,7 @@ def recipe(name: str, setup: str) -> Recipe:
     fields = {f.name for f in dataclasses.fields(learners.get(learner).Config)}
     if task_name == "sinusoid":
         return Recipe(task_config, overrides, meta_batch=25, meta_lr=1e-2)
-    if task_name != "digits" and any_way(name, task_name):  # metric learners and the scratch baseline: one big episode per step
+    if task_name != "digits" and any_way(name, task_name):  # metric learners: one big episode per step
         way = METRIC_FAMILY_WAY if learner == "protonet" else 20
         train_config = dataclasses.replace(task_config, n_way=way, rotations=way > 30)
         return Recipe(train_config, overrides, meta_batch=1, hidden=64)

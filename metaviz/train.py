@@ -53,6 +53,9 @@ class TrainConfig(Config):
     eval_train: bool = param(False, "Also evaluate on meta-training tasks",
                              help="Track query metrics on tasks seen in meta-training beside the held-out "
                              "ones; always on with a limited number of distinct tasks.")
+    max_chunk: int = param(0, "Tasks per vmap call (0: all)", min=0, max=512, step=1,
+                           help="Split the meta-batch into chunks of this many tasks to bound memory; the "
+                           "meta-gradient is the same. On a GPU a chunk that runs out of memory is halved.")
     strategy: str = param("auto", "Batching over tasks", options=STRATEGIES,
                           help="vmap batches the inner loops of all tasks; loop runs them one by one.")
 
@@ -115,7 +118,9 @@ def build_learner(config: RunConfig, name: str | None = None, device: str | torc
     learner_config = learner_config if learner_config is not None else cls.Config()
     net = build_model(task.in_shape, cls.net_out_dim(task, learner_config), config.train.hidden, config.train.layers,
                       seed=config.seed)
-    return cls(learner_config, task, net, device, strategy=config.train.strategy)
+    learner = cls(learner_config, task, net, device, strategy=config.train.strategy)
+    learner.max_chunk = config.train.max_chunk
+    return learner
 
 
 class Run:

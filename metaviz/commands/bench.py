@@ -8,6 +8,10 @@ import sys
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.what == "speed":
+        from metaviz import speed
+
+        return speed.command(args)
     from metaviz import bench
 
     rows = bench.bench_accuracy(args.budget_s, args.device, args.learners, args.setups,
@@ -21,7 +25,8 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="benchmarks: accuracy of every learner on every setup")
-    parser.add_argument("what", choices=["accuracy"])
+    parser.add_argument("what", choices=["accuracy", "speed"])
+    parser.add_argument("--quick", action="store_true", help="speed: a small Omniglot-shaped workload, short timings")
     parser.add_argument("--budget-s", type=float, default=600.0,
                         help="total meta-training budget: CPU seconds on the CPU, wall seconds on a GPU")
     parser.add_argument("--unit-s", type=float, default=None,

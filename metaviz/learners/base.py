@@ -19,7 +19,7 @@ docstring is shown in the app: give the paper, the idea and the update rule.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -34,6 +34,29 @@ from metaviz.functional import Params, detach, forward, gradient_descent, init_p
 from metaviz.tasks.base import Episode, TaskDistribution
 
 STRATEGIES = ("auto", "vmap", "loop")
+
+
+def in_chunks(fn: Callable[[int, int], object], n: int, size: int, retry_oom: bool = False) -> tuple[list, int]:
+    """``fn(start, stop)`` over consecutive pieces of ``range(n)`` of at most ``size`` items (``size`` <= 0: one
+    piece); returns the outputs in order and the piece size that last worked.
+
+    With ``retry_oom`` a piece that raises ``torch.OutOfMemoryError`` is retried at half its size, down to one
+    item, so that a meta-batch too large for the accelerator runs in several smaller vmaps instead of failing."""
+    size = n if size <= 0 else min(size, n)
+    outs, start = [], 0
+    while start < n:
+        stop = min(start + size, n)
+        try:
+            outs.append(fn(start, stop))
+            start = stop
+            continue
+        except torch.OutOfMemoryError:
+            if not retry_oom or stop - start == 1:
+                raise
+        # after the except block, so that the failed try's tensors (kept alive by the traceback) are freed
+        size = max(1, (stop - start) // 2)
+        torch.cuda.empty_cache()
+    return outs, size
 
 
 @dataclass(frozen=True)
@@ -65,6 +88,7 @@ class MetaLearner:
     has_inner_loop: ClassVar[bool] = True
     has_embedding: ClassVar[bool] = False
     meta_trains: ClassVar[bool] = True  # False for baselines whose outer step leaves everything as it is
+    max_chunk: int = 0  # tasks per vmapped call in per_task and meta_grad (0: the whole meta-batch)
 
     @classmethod
     def net_out_dim(cls, task: TaskDistribution, config: Config) -> int:
@@ -138,7 +162,9 @@ class MetaLearner:
     def per_task(self, fn, params: Params, batch: Episode):
         """Apply ``fn(params, episode)`` to every task of ``batch``; outputs stacked over tasks."""
         if self.resolved_strategy() == "vmap":
-            return vmap(fn, in_dims=(None, 0))(params, batch)
+            batched = vmap(fn, in_dims=(None, 0))
+            outs = self._vmap_chunks(lambda a, b: batched(params, Episode(*(t[a:b] for t in batch))), batch.n_tasks)
+            return torch.utils._pytree.tree_map(lambda *xs: torch.cat(xs), *outs)
         outs = [fn(params, batch.task(i)) for i in range(batch.n_tasks)]
         return torch.utils._pytree.tree_map(lambda *xs: torch.stack(xs), *outs)
 
@@ -147,12 +173,20 @@ class MetaLearner:
 
         vmap: each task's gradient is taken inside the vmapped function, then averaged (with
         BatchNorm, one gradient around a whole vmap of second-order inner loops was measured
-        to be wrong). loop: one task at a time with ``torch.autograd``, as learn2learn and
+        to be wrong); at most ``max_chunk`` tasks per vmapped call, and on CUDA fewer when a call runs
+        out of memory. loop: one task at a time with ``torch.autograd``, as learn2learn and
         higher do; it is also the reference the vmap path is tested against.
         """
         if self.resolved_strategy() == "vmap":
-            grads, losses = vmap(grad_and_value(self.task_loss), in_dims=(None, 0))(detach(self.params), batch)
-            return {k: g.mean(0) for k, g in grads.items()}, losses.mean()
+            params, batched = detach(self.params), vmap(grad_and_value(self.task_loss), in_dims=(None, 0))
+
+            def chunk(a: int, b: int) -> tuple[Params, torch.Tensor]:
+                grads, losses = batched(params, Episode(*(t[a:b] for t in batch)))
+                return {k: g.sum(0) for k, g in grads.items()}, losses.sum()
+
+            outs = self._vmap_chunks(chunk, batch.n_tasks)
+            return ({k: sum(g[k] for g, _ in outs) / batch.n_tasks for k in params},
+                    sum(loss for _, loss in outs) / batch.n_tasks)
         leaves = {k: v.detach().requires_grad_() for k, v in self.params.items()}
         total = {k: torch.zeros_like(v) for k, v in leaves.items()}
         loss_sum = torch.zeros((), device=self.device, dtype=next(iter(leaves.values())).dtype)
@@ -163,6 +197,15 @@ class MetaLearner:
                     total[k] += g
             loss_sum += loss.detach()
         return {k: g / batch.n_tasks for k, g in total.items()}, loss_sum / batch.n_tasks
+
+    def _vmap_chunks(self, fn: Callable[[int, int], object], n_tasks: int) -> list:
+        """``fn(start, stop)`` on pieces of at most ``max_chunk`` tasks; on CUDA a piece that runs out of memory
+        is halved and retried, and the size that worked is kept for the next calls."""
+        size = min(s for s in (self.max_chunk, getattr(self, "_fit_chunk", 0), n_tasks) if s > 0)
+        outs, worked = in_chunks(fn, n_tasks, size, retry_oom=self.device.type == "cuda")
+        if worked < size:
+            self._fit_chunk = worked
+        return outs
 
     def meta_loss(self, batch: Episode) -> torch.Tensor:
         """Mean meta-objective over the tasks of ``batch``, differentiable in ``self.params``."""
