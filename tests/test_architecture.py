@@ -20,7 +20,7 @@ def imported_roots(path: Path) -> set[str]:
 
 
 ENGINE = sorted((ROOT / "metaviz").rglob("*.py"))
-UI_SIDE = sorted([ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")])
+UI_SIDE = sorted([ROOT / "app.py", *(ROOT / "pages").rglob("*.py"), *(ROOT / "ui").glob("*.py")])
 
 
 def test_the_scan_sees_the_files():

@@ -249,8 +249,8 @@ def test_cli_prints_the_mean_error_last():
     assert lines[-1] == "mean error: 38.75%"
 
 
-def test_cli_checkpoint_is_refused_with_a_reason(capsys):
+def test_cli_names_a_missing_checkpoint(capsys, tmp_path):
     from metaviz.__main__ import main
 
-    assert main(["eval", "omniglot-oneshot", "--checkpoint", "model.pt"]) == 2
-    assert "not supported yet" in capsys.readouterr().err
+    assert main(["eval", "omniglot-oneshot", "--checkpoint", str(tmp_path / "model.pt")]) != 0
+    assert "cannot read checkpoint" in capsys.readouterr().err

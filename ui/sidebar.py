@@ -5,13 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from metaviz.device import available_devices, device_label, leave_a_core_free
-from ui import state
+from ui import i18n, state
 
 leave_a_core_free()  # training shares this machine with the web server (and often the browser)
 
 
 def sidebar() -> None:
     with st.sidebar:
+        i18n.selector()
         choices = ["auto", *available_devices()]
         st.selectbox("Device", choices, key=state.DEVICE,
                      help="auto picks CUDA, then Apple MPS, then the CPU. Applies to runs started from now.")

@@ -1,0 +1,190 @@
+"""What every lesson shares: the list of lessons, their layout and the way into the lab.
+
+A lesson page is one idea: a title and a few paragraphs from the catalogue (:func:`header`), one live figure
+with a couple of controls (computed by ``metaviz`` and cached by those controls, so the page opens showing a
+result), a "try this" prompt (:func:`try_this`), an "open this setup in the lab" button (:func:`lab_link`), the
+papers (:func:`papers`) and links to the previous and next lessons (:func:`footer`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from urllib.parse import urlencode
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from metaviz.train import RunConfig, TrainConfig
+from ui import share, state
+from ui.i18n import current, t
+
+LESSONS = (  # page file, navigation title key, icon, url path
+    ("pages/learn/01_learning_to_learn.py", "nav.l1", ":material/school:", "learn-1"),
+    ("pages/learn/02_tasks.py", "nav.l2", ":material/dataset:", "learn-2"),
+    ("pages/learn/03_meta_testing.py", "nav.l3", ":material/call_split:", "learn-3"),
+    ("pages/learn/04_bilevel.py", "nav.l4", ":material/sync:", "learn-4"),
+    ("pages/learn/05a_initialization.py", "nav.l5a", ":material/start:", "learn-5a"),
+    ("pages/learn/05b_optimizer.py", "nav.l5b", ":material/speed:", "learn-5b"),
+    ("pages/learn/05c_metric.py", "nav.l5c", ":material/scatter_plot:", "learn-5c"),
+    ("pages/learn/05d_memory.py", "nav.l5d", ":material/memory:", "learn-5d"),
+    ("pages/learn/05e_task_embedding.py", "nav.l5e", ":material/hub:", "learn-5e"),
+    ("pages/learn/06a_shift.py", "nav.l6a", ":material/trending_up:", "learn-6a"),
+    ("pages/learn/06b_overfitting.py", "nav.l6b", ":material/replay:", "learn-6b"),
+    ("pages/learn/06c_cost.py", "nav.l6c", ":material/timer:", "learn-6c"),
+    ("pages/learn/06d_task_sources.py", "nav.l6d", ":material/source:", "learn-6d"),
+    ("pages/learn/07_your_data.py", "nav.l7", ":material/draw:", "learn-7"),
+)
+TRAIN_PAGE = "pages/train.py"
+
+
+def pages() -> list[st.Page]:
+    """The Learn section of the navigation, titled in the session's language."""
+    return [st.Page(path, title=t(key), icon=icon, url_path=url) for path, key, icon, url in LESSONS]
+
+
+def _index(page_file: str) -> int:
+    name = Path(page_file).name
+    return next(i for i, (path, *_) in enumerate(LESSONS) if Path(path).name == name)
+
+
+def header(page_file: str, title_key: str, body_key: str) -> None:
+    """The lesson's number, title and paragraphs. ``page_file``: the page's ``__file__``."""
+    number = LESSONS[_index(page_file)][3].removeprefix("learn-")
+    st.caption(t("lesson.kicker", n=number, total=7))
+    st.title(t(title_key))
+    st.markdown(t(body_key))
+
+
+def try_this(key: str) -> None:
+    st.info(f"**{t('lesson.try')}** {t(key)}", icon=":material/lightbulb:")
+
+
+def papers(key: str) -> None:
+    st.caption(f"{t('lesson.papers')} {t(key)}")
+
+
+def lab_url(config: RunConfig) -> str:
+    """A link to the Train page with ``config`` in the URL (``ui.share.encode``) and the session's language."""
+    params = share.encode(config) | {"lang": current()}
+    here = (st.context.url or "").split("?")[0]  # this lesson's address: the Train page is its sibling
+    base = here.rsplit("/", 1)[0] if "/" in here.removeprefix("http://").removeprefix("https://") else ""
+    return f"{base}/train?{urlencode(params, safe=',*')}"
+
+
+def lab_link(config: RunConfig, key: str = "lab", label_key: str = "lesson.open_lab") -> None:
+    """"Open this setup in the lab": switches to the Train page with ``config`` set up there (and in the URL);
+    below it the same setup as a link, to open in a new tab or to share."""
+    config = dataclasses.replace(config, seed=state.seed())
+    if st.button(t(label_key), icon=":material/science:", key=f"lesson-{key}", type="primary"):
+        share.adopt(config)
+        st.switch_page(TRAIN_PAGE, query_params=share.encode(config) | {"lang": current()})
+    st.caption(t("lesson.lab_link", url=lab_url(config)))
+
+
+def image(container, pixels, caption: str) -> None:
+    """An image grid at its own size (st.image would stretch a small grid of characters to the column)."""
+    container.image(pixels, caption=caption, width=int(pixels.shape[1]))
+
+
+def footer(page_file: str) -> None:
+    """Links to the previous and the next lesson."""
+    i = _index(page_file)
+    st.divider()
+    left, right = st.columns(2)
+    if i > 0:
+        path, key, icon, _ = LESSONS[i - 1]
+        left.page_link(path, label=f"{t('lesson.previous')} {t(key)}", icon=":material/arrow_back:")
+    if i + 1 < len(LESSONS):
+        path, key, icon, _ = LESSONS[i + 1]
+        right.page_link(path, label=f"{t('lesson.next')} {t(key)}", icon=":material/arrow_forward:")
+
+
+# ---- figures drawn by the other pages' builders, in the reader's language ----------------------------------
+
+FIGURE_WORDS = {  # English trace names (as the shared builders write them) -> catalogue keys
+    "ground truth": "fig.truth",
+    "true function": "fig.truth",
+    "before adaptation": "fig.before",
+    "support set": "fig.support_set",
+    "support": "fig.support",
+    "query": "fig.query",
+    "meta-train tasks": "fig.train_tasks",
+    "held-out tasks": "fig.heldout_tasks",
+    "meta-train": "fig.split_train",
+    "meta-validation": "fig.split_val",
+    "meta-test": "fig.split_test",
+    "meta-validation and meta-test": "fig.split_val_test",
+    "unused": "fig.split_unused",
+    "prototype (class mean)": "fig.prototype",
+    "query nearer another class's prototype": "fig.wrong",
+    "nearest-prototype regions (in the plane)": "fig.regions",
+}
+AFTER_STEPS = re.compile(r"^(?P<name>.+): after (?P<n>\d+) steps?$")  # "MAML: after 1 step"
+
+
+def translate_name(name: str) -> str:
+    """A legend name of a shared builder in the session's language: known names, optionally followed by a
+    parenthesis ("support set (K=10)", "meta-train (145)"), and "<learner>: after <n> steps"."""
+    for english, key in FIGURE_WORDS.items():
+        if name == english or name.startswith(english + " ("):
+            return t(key) + name[len(english):]
+    if match := AFTER_STEPS.match(name):
+        return t("fig.after", name=match["name"], n=int(match["n"]))
+    return name
+
+
+def relabel(fig: go.Figure, title: str | None = None, x: str | None = None, y: str | None = None) -> go.Figure:
+    """A figure from a shared builder with its title and axis titles replaced (what is passed) and, outside
+    English, its common legend names translated."""
+    if title is not None:
+        fig.update_layout(title_text=title)
+    if x is not None:
+        fig.update_xaxes(title_text=x)
+    if y is not None:
+        fig.layout.yaxis.title = dict(text=y)  # the first (left) y axis only: subplots share it
+    if current() != "en":
+        for trace in fig.data:
+            if trace.name:
+                trace.name = translate_name(trace.name)
+    return fig
+
+
+# ---- the runs several lessons share ----------------------------------------------------------------------
+
+SINE_STEPS = (0, 50, 100, 200, 400)
+SINE_DEFAULT = 200  # the Home page's budget: MAML clearly ahead after one step, a few seconds on the CPU
+
+
+def sine_config(seed: int, n_steps: int = SINE_DEFAULT, meta_batch: int = 10) -> RunConfig:
+    """MAML on sine waves with the pretrained baseline beside it: the lessons' small default run."""
+    return RunConfig(task="sinusoid", learner="maml", seed=seed, device="cpu",
+                     train=TrainConfig(n_steps=max(n_steps, 1), meta_batch=meta_batch, meta_lr=0.01,
+                                       eval_every=max(n_steps, 1), n_eval_tasks=1, eval_steps=0))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def sine_run(seed: int, n_steps: int = SINE_DEFAULT):
+    """MAML and the pretrained baseline after ``n_steps`` meta-iterations on sine waves, and the never-trained
+    start ("scratch"), as a ``metaviz.analysis.lessons.Trained``."""
+    from metaviz.analysis.adaptation import initial_state
+    from metaviz.analysis.lessons import Trained, train_states
+
+    config = sine_config(seed, n_steps)
+    if n_steps == 0:
+        start = initial_state(config)
+        trained = Trained({"maml": start, "pretrained": initial_state(config, "pretrained")}, 0.0, "cpu")
+    else:
+        trained = train_states({"maml": config}, baseline_of="maml")
+    trained.states["scratch"] = initial_state(config, "scratch")
+    return trained
+
+
+def lab_config(config: RunConfig) -> RunConfig:
+    """A lesson's setup as the lab should get it: the lab's own budget and evaluation, the lesson's learner,
+    task, meta-batch and network."""
+    c = config.train
+    train = dataclasses.replace(TrainConfig(), meta_batch=c.meta_batch, meta_lr=c.meta_lr, hidden=c.hidden,
+                                layers=c.layers, distinct_tasks=c.distinct_tasks, baseline=c.baseline)
+    return dataclasses.replace(config, train=train, device="auto")
