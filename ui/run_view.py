@@ -23,7 +23,7 @@ def memo(name: str, key, compute):
 
 
 STATUS = {"idle": ("No run yet", "gray"), "starting": ("starting", "blue"), "running": ("running", "green"),
-          "stepping": ("stepping", "orange"), "queued": ("queued", "blue"), "limited": ("limit reached", "red"),
+          "stepping": ("stepping", "orange"),
           "paused": ("paused", "orange"), "done": ("done", "violet"), "diverged": ("diverged", "red"),
           "error": ("error", "red")}
 
@@ -40,13 +40,6 @@ def status_row(snap: Snapshot) -> None:
         st.badge(label, color=color)
     if snap.status in ("diverged", "error"):
         st.error(snap.message, icon=":material/error:")
-    elif snap.status == "limited":
-        st.warning(snap.message, icon=":material/timer_off:")
-    elif snap.status == "queued":
-        ahead = snap.queue_position - 1
-        st.info(f"Waiting for a free training slot: position {snap.queue_position} in the queue "
-                f"({ahead} run{'s' * (ahead != 1)} ahead). This server trains a limited number of runs at once; "
-                "yours starts by itself, and Pause leaves the queue.", icon=":material/hourglass_top:")
 
 
 def curves(snap: Snapshot) -> None:
