@@ -27,6 +27,7 @@ counts wall seconds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +82,7 @@ def base_learner(name: str) -> tuple[str, dict]:
     return VARIANTS.get(name, (name, {}))
 
 
+@functools.cache  # recipe() asks for every (learner, setup) pair; the answer depends on the names only
 def any_way(name: str, task_name: str) -> bool:
     """Whether the learner's parameters do not depend on N, so one model answers every N-way setup."""
     learner, overrides = base_learner(name)
