@@ -453,8 +453,10 @@ class Recording:
         """Follow the worker's status: running or stepping, paused, or one of the final ones."""
         if status in ("running", "stepping"):
             self._guard(lambda r: r.unpause() if r.status == "paused" else None)
-        elif status == "paused":
+        elif status in ("paused", "queued"):  # waiting for a training slot counts as paused, not running
             self._guard(lambda r: r.pause())
+        elif status == "limited":  # the operator's step or time limit: stopped, with the limit's message
+            self._guard(lambda r: r.close("stopped", message))
         elif status in ("done", "diverged", "error"):
             self._guard(lambda r: r.close(status, message))
 

@@ -236,14 +236,7 @@ class Store:
                              "--home) to a folder you can write to.") from None
         self.path = self.home / "runs.sqlite"
         self._local = threading.local()
-        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        try:  # outside a transaction: the journal mode cannot change inside one
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode.lower() != "wal":
-                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            conn.close()
+        mode, current = self._open_wal()
         if mode.lower() != "wal":  # e.g. a network file system: readers would wait for the writer
             raise StoreError(f"{self.path}: SQLite could not switch to WAL mode (got {mode!r}); put the data "
                              "folder on a local disk (METAVIZ_HOME)")
@@ -251,6 +244,29 @@ class Store:
             self._create_schema()
         if reap:
             self.reap()
+
+    def _open_wal(self, patience: float = 30.0) -> tuple[str, int]:
+        """Switch a (possibly new) database to WAL mode; returns (journal mode, schema version).
+
+        Several processes may open a new store at the same moment (``torchrun`` starts its ranks
+        together). The switch needs an exclusive lock and SQLite answers "database is locked" at once
+        instead of waiting in its busy handler, so wait and try again here, up to ``patience`` seconds."""
+        deadline = time.monotonic() + patience
+        delay = 0.01
+        while True:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            try:  # outside a transaction: the journal mode cannot change inside one
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode.lower() != "wal":
+                    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                return mode, conn.execute("PRAGMA user_version").fetchone()[0]
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise StoreError(f"{self.path}: {error}") from None
+            finally:
+                conn.close()
+            time.sleep(delay)
+            delay = min(2 * delay, 0.5)
 
     def _create_schema(self) -> None:
         with self.connect() as conn:

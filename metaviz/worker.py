@@ -5,6 +5,11 @@ The worker owns one :class:`~metaviz.train.Run` and pulls events from
 events, so pause, step, stop and live hyperparameter changes apply within one
 meta-iteration. It never touches any UI: a page reads :meth:`Worker.snapshot`,
 a frozen copy made under a lock, as often as it likes.
+
+Before it trains, a worker takes a slot of the process-wide :mod:`metaviz.scheduler` (at most
+METAVIZ_MAX_JOBS runs train at once; the others are "queued", with ``queue_position``), and gives
+it back whenever its run pauses or ends; per-session limits (METAVIZ_MAX_STEPS,
+METAVIZ_MAX_SECONDS) stop a run with status "limited".
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import torch
 
 from metaviz.device import device_label, leave_a_core_free
 from metaviz.events import DivergedEvent, DoneEvent, EvalEvent, StepEvent
+from metaviz.scheduler import Limits, Scheduler, default_scheduler
 from metaviz.train import Run, RunConfig, train
 
 _LIVE: weakref.WeakSet = weakref.WeakSet()  # closed at exit, so no thread dies inside torch
@@ -50,7 +56,7 @@ class Snapshot:
 
     version: int = 0
     handled: int = 0  # id of the last command the worker has carried out
-    status: str = "idle"  # idle, starting, running, stepping, paused, done, diverged, error
+    status: str = "idle"  # idle, starting, queued, running, stepping, paused, done, diverged, error, limited
     message: str = ""
     config: RunConfig | None = None
     step: int = 0
@@ -62,24 +68,32 @@ class Snapshot:
     checkpoint: Checkpoint | None = None
     checkpoints: tuple[Checkpoint, ...] = ()  # at evaluation steps, step 0 and the latest included
     run_id: str = ""  # the run's id in the run store, when the worker has one (Worker(store=...))
+    queue_position: int = 0  # status "queued": 1 when this run trains next, 2 after one more, ...
 
     @property
     def active(self) -> bool:
         """A run exists and can still train."""
-        return self.status in ("starting", "running", "stepping", "paused")
+        return self.status in ("starting", "queued", "running", "stepping", "paused")
 
     @property
     def live(self) -> bool:
         """The snapshot is about to change without any command: pages should keep polling."""
-        return self.status in ("starting", "running", "stepping")
+        return self.status in ("starting", "queued", "running", "stepping")
 
 
 class Worker:
     """One background training thread. All methods are safe to call from any thread."""
 
-    def __init__(self, store=None):
-        """``store``: a :class:`metaviz.store.Store` to record every run in (and resume stored ones from)."""
+    def __init__(self, store=None, scheduler: Scheduler | None = None, limits: Limits | None = None):
+        """``store``: a :class:`metaviz.store.Store` to record every run in (and resume stored ones from);
+        ``scheduler``: whose slots to train in (default: the process's); ``limits``: this session's (default:
+        from the environment)."""
         leave_a_core_free()
+        self._scheduler = scheduler if scheduler is not None else default_scheduler()
+        self._limits = limits if limits is not None else Limits.from_env()
+        self._ticket = None
+        self._wanted = "running"  # what a queued run does once it has a slot: running or stepping
+        self._used_steps, self._used_seconds = 0, 0.0  # what this session has trained, for the limits
         if store is not None:
             from metaviz.recorder import Recording
         self._recording = None if store is None else Recording(store)
@@ -166,7 +180,7 @@ class Worker:
     # ---- the thread ------------------------------------------------------------------------------
     def _loop(self) -> None:
         while True:
-            busy = self._snapshot.status == "running" or self._pending_steps > 0
+            busy = (self._snapshot.status == "running" or self._pending_steps > 0) and self._snapshot.status != "queued"
             try:
                 command_id, command, arg = self._commands.get(block=not busy)
             except queue.Empty:
@@ -185,12 +199,18 @@ class Worker:
                 self._publish(handled=command_id)
 
     def _handle(self, command: str, arg) -> None:
-        if command == "start":
+        if command == "wake":  # from the scheduler: a slot is free, or the queue moved
+            if self._snapshot.status == "queued":
+                self._train_when_free(self._wanted)
+        elif command == "start":
             self._clear()
             config, paused = arg
             self._publish(status="starting", config=config)
             self._new_run(config)
-            self._publish(status="paused" if paused else "running", checkpoint=True)
+            if paused:
+                self._publish(status="paused", checkpoint=True)
+            else:
+                self._train_when_free("running", checkpoint=True)
         elif command == "open":
             self._clear()
             if self._recording is None:
@@ -198,19 +218,22 @@ class Worker:
             run_id, paused = arg
             run, history = self._recording.resume(run_id)
             self._new_run(run.config, run, history)
-            self._publish(status="paused" if paused else "running", checkpoint=True)
+            if paused:
+                self._publish(status="paused", checkpoint=True)
+            else:
+                self._train_when_free("running", checkpoint=True)
         elif command == "stop":
             self._clear()
-        elif self._run is None or self._snapshot.status in ("done", "diverged", "error"):
+        elif self._run is None or self._snapshot.status in ("done", "diverged", "error", "limited"):
             return  # nothing to pause, resume, step or tune
         elif command == "pause":
             self._pending_steps = 0
             self._publish(status="paused", checkpoint=True)
         elif command == "resume":
-            self._publish(status="running")
+            self._train_when_free("running")
         elif command == "step":
             self._pending_steps += int(arg)
-            self._publish(status="stepping")
+            self._train_when_free("stepping")
         elif command == "set":
             if arg.get("meta_lr") is not None:
                 self._run.set_meta_lr(float(arg["meta_lr"]))
@@ -236,8 +259,42 @@ class Worker:
                                       device=device_label(str(self._run.device.type)), step=self._run.step,
                                       run_id=self._recording.run_id if self._recording is not None else "")
 
+    def _train_when_free(self, status: str, **publish) -> None:
+        """Go on ``status`` (running or stepping) now if this worker holds a slot or gets one, else wait as
+        "queued"; the scheduler wakes the worker when the queue moves. Refused past the session's limits."""
+        if self._stop_at_limit():
+            return
+        if self._ticket is None:
+            self._ticket = self._scheduler.request(wake=lambda: self._commands.put((None, "wake", None)),
+                                                   alive=self._thread.is_alive)
+        self._wanted = status
+        position = self._scheduler.position(self._ticket)
+        if position == 0:
+            self._publish(status=status, queue_position=0, **publish)
+        else:
+            self._publish(status="queued", queue_position=max(position, 0), **publish)
+
+    def _stop_at_limit(self) -> bool:
+        message = self._limits.reached(self._used_steps, self._used_seconds)
+        if not message:
+            return False
+        self._pending_steps = 0
+        if self._recording is not None:  # saved as stopped, with a checkpoint, so it can be resumed elsewhere
+            self._recording.stop()
+        self._publish(status="limited", message=message, checkpoint=True)
+        return True
+
     def _advance(self) -> None:
         """Pull events until one meta-iteration is done (or the run ends)."""
+        if self._stop_at_limit():
+            return
+        began = time.perf_counter()
+        try:
+            self._advance_one()
+        finally:
+            self._used_seconds += time.perf_counter() - began
+
+    def _advance_one(self) -> None:
         while True:
             event = next(self._events, None)
             if event is None or isinstance(event, DoneEvent):
@@ -250,6 +307,7 @@ class Worker:
                 return
             self._record(event)
             if isinstance(event, StepEvent):
+                self._used_steps += 1
                 if self._pending_steps > 0:
                     self._pending_steps -= 1
                     if self._pending_steps == 0:
@@ -294,6 +352,10 @@ class Worker:
         """Replace the snapshot with a new frozen one (histories copied to numpy)."""
         if self._recording is not None and "status" in changes:
             self._recording.status(changes["status"], changes.get("message", ""))
+        if changes.get("status") not in (None, "running", "stepping", "queued"):  # paused or ended: free the slot
+            self._release_slot()
+        if changes.get("status") not in (None, "queued"):
+            changes.setdefault("queue_position", 0)
         if checkpoint and self._run is not None:
             run = self._run
             changes["checkpoint"] = Checkpoint(run.step, run.config, run.learner.state_numpy(),
@@ -318,7 +380,12 @@ class Worker:
         if self._run is not None and self._run.device.type == "cuda":
             torch.cuda.empty_cache()
 
+    def _release_slot(self) -> None:
+        ticket, self._ticket = self._ticket, None
+        self._scheduler.release(ticket)
+
     def _clear(self) -> None:
+        self._release_slot()
         if self._recording is not None:
             self._recording.stop()
         self._run, self._events, self._pending_steps = None, None, 0

@@ -14,6 +14,8 @@ torch.set_num_threads(1)
 # The app saves every run to its run store; tests (and the browser tests' server, which inherits the
 # environment) write to a throwaway folder, never to the user's ~/.local/share/metaviz.
 os.environ.setdefault("METAVIZ_HOME", tempfile.mkdtemp(prefix="metaviz-tests-"))
+# No training-slot limit unless a test sets one (tests/test_scheduler.py builds its own schedulers).
+os.environ.setdefault("METAVIZ_MAX_JOBS", "0")
 
 
 @pytest.fixture(autouse=True)

@@ -254,3 +254,25 @@ def test_the_app_worker_records_its_runs_and_resumes_stored_ones(tmp_path):
     finally:
         second.close()
     assert store.get(run_id).status == "stopped"
+
+
+OPEN_AT_ONCE = """
+import sys, time
+from metaviz.store import Store
+start = float(sys.argv[2])
+while time.time() < start:  # every process opens the new store at the same moment, as torchrun's ranks do
+    pass
+store = Store(sys.argv[1])
+print(len(store.runs()))
+"""
+
+
+def test_processes_that_open_a_new_store_at_the_same_moment_all_succeed(tmp_path):
+    """Switching a new database to WAL needs an exclusive lock that SQLite does not wait for: the store
+    retries, so no process fails with "database is locked"."""
+    start = f"{time.time() + 2.0:.3f}"
+    procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT_ONCE, str(tmp_path / "home"), start],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    assert all(code == 0 and out.strip() == "0" for out, _, code in results), [err for _, err, _ in results]
+    assert Store(tmp_path / "home").path.exists()

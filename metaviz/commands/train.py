@@ -8,6 +8,10 @@ A progress line with live metrics is drawn on stderr. Ctrl-C (or SIGTERM) stops 
 current meta-iteration with a checkpoint and status "stopped" (a second Ctrl-C aborts at once,
 keeping the previous checkpoint). The run is in the store as it trains, so the app's Runs page
 shows it live. Exit status: 0 finished, 1 diverged or failed, 2 bad arguments, 130 stopped.
+
+Launched by torchrun (``torchrun --nproc-per-node 2 -m metaviz train --config run.json``), the
+processes split each meta-batch and average the meta-gradients (:mod:`metaviz.distributed`):
+the same result as one process; rank 0 records and prints.
 """
 
 from __future__ import annotations
@@ -176,6 +180,17 @@ class StopRequest:
 
 
 def run(args: argparse.Namespace) -> int:
+    from metaviz import distributed
+
+    group = distributed.init_from_env()  # None unless torchrun started several processes
+    try:
+        return _run(args, group)
+    finally:
+        if group is not None:
+            group.close()
+
+
+def _run(args: argparse.Namespace, group) -> int:
     from metaviz.store import Store, StoreError
 
     try:
@@ -193,13 +208,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        return _train(store, config, args)
+        return _train(store, config, args, group)
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
 
-def _train(store, config, args: argparse.Namespace) -> int:
+def _train(store, config, args: argparse.Namespace, group=None) -> int:
+    from metaviz import distributed
     from metaviz.events import DivergedEvent, DoneEvent, EvalEvent, StepEvent
     from metaviz.recorder import Recorder
     from metaviz.train import Run, train
@@ -209,23 +225,34 @@ def _train(store, config, args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     every = args.checkpoint_every
+    leader = group is None or group.leader
     if args.resume:
-        recorder = Recorder.resume(store, args.resume, n_steps=args.steps, device=args.device,
-                                   checkpoint_every=every)
-        run_ = recorder.run
-        print(f"run {recorder.id}: resuming from step {run_.step}", file=sys.stderr)
+        if leader:
+            recorder = Recorder.resume(store, args.resume, n_steps=args.steps, device=args.device,
+                                       checkpoint_every=every)
+            run_ = recorder.run
+            print(f"run {recorder.id}: resuming from step {run_.step}", file=sys.stderr)
+        if group is not None:  # the others read the checkpoint rank 0 resumed from
+            group.barrier()
+            if not leader:
+                recorder, run_ = distributed.follower_resume(store, args.resume, args.steps, args.device)
     else:
         try:
             run_ = Run(config)
         except (ValueError, TypeError, FileNotFoundError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        recorder = Recorder.start(store, run_, source="cli", name=args.name or "", checkpoint_every=every)
+        recorder = (Recorder.start(store, run_, source="cli", name=args.name or "", checkpoint_every=every)
+                    if leader else distributed.Follower())
+    if group is not None:
+        distributed.distribute(run_, group)
     total, eval_every = run_.config.train.n_steps, run_.config.train.eval_every
-    print(f"run {recorder.id}: {run_.config.learner} on {run_.config.task}, {total} meta-iterations on "
-          f"{run_.device}; stored in {store.home} (python -m metaviz runs)", file=sys.stderr, flush=True)
-    progress = Progress(total, run_.step, quiet=args.quiet)
-    status, message = "running", ""
+    if leader:
+        print(f"run {recorder.id}: {run_.config.learner} on {run_.config.task}, {total} meta-iterations on "
+              f"{run_.device}" + (f" x {group.world_size} processes" if group else "")
+              + f"; stored in {store.home} (python -m metaviz runs)", file=sys.stderr, flush=True)
+    progress = Progress(total, run_.step, quiet=args.quiet or not leader)
+    status, message, agreed = "running", "", False
     with StopRequest() as stop:
         try:
             for event in train(run_, total):
@@ -239,10 +266,12 @@ def _train(store, config, args: argparse.Namespace) -> int:
                     status, message = "diverged", event.message
                 elif isinstance(event, DoneEvent):
                     status = "done" if event.finished else status
+                if group is not None and isinstance(event, StepEvent):  # every rank stops after the same step
+                    agreed = group.any(stop.requested)
                 # stop between meta-iterations, after this step's evaluation when one is due
                 evaluation_due = isinstance(event, StepEvent) and (event.step % eval_every == 0
                                                                   or event.step == total)
-                if stop.requested and not evaluation_due and status == "running":
+                if (stop.requested if group is None else agreed) and not evaluation_due and status == "running":
                     recorder.close("stopped", "stopped by Ctrl-C")
                     status = "stopped"
                     break
@@ -258,6 +287,8 @@ def _train(store, config, args: argparse.Namespace) -> int:
             raise
         finally:
             progress.close()
+    if not leader:
+        return {"diverged": 1, "stopped": EXIT_STOPPED}.get(status, 0)
     record = store.get(recorder.id)
     final = {k: v for k, v in store.history(record.id).final().items() if k in ("val_loss", "val_accuracy")}
     shown = ", ".join(f"{k} {v:.4g}" for k, v in final.items())
