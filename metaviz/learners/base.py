@@ -215,8 +215,11 @@ class MetaLearner:
         """One meta-update. Non-finite losses or gradients leave the parameters untouched
         and return ``{"loss": nan}`` so the caller can stop the run."""
         grads, loss = self.meta_grad(batch)
-        value = float(loss)
-        if not (math.isfinite(value) and all(bool(torch.isfinite(g).all()) for g in grads.values())):
+        # One read from the device per meta-update (not one per gradient tensor): the loss and whether the
+        # loss and every gradient are finite, in one small tensor.
+        finite = torch.stack([torch.isfinite(loss).all(), *(torch.isfinite(g).all() for g in grads.values())]).all()
+        value, ok = torch.stack([loss.detach().double(), finite.double()]).tolist()
+        if not ok:
             return {"loss": math.nan}
         optimizer.zero_grad(set_to_none=True)
         for k, p in self.params.items():
