@@ -28,6 +28,7 @@ import numpy as np
 import safetensors.numpy
 
 import metaviz
+from metaviz.messages import KeyedError
 
 FORMAT = "metaviz-checkpoint/1"
 SUFFIX = ".safetensors"
@@ -35,8 +36,8 @@ ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 MAX_HEADER = 1_000_000  # bytes of JSON header; real ones are a few kB
 
 
-class CheckpointError(ValueError):
-    """A file that is not a usable metaviz checkpoint; the message says why."""
+class CheckpointError(KeyedError):
+    """A file that is not a usable metaviz checkpoint; the message says why (its key: :mod:`metaviz.messages`)."""
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,18 @@ def save_run(path: str | Path, run) -> Path:
 
 def _header(data: bytes) -> dict:
     if len(data) < 8:
-        raise CheckpointError("not a safetensors file: it is shorter than its 8-byte header length")
+        raise CheckpointError("not a safetensors file: it is shorter than its 8-byte header length",
+                              "err_checkpoint.too_short")
     (n,) = struct.unpack("<Q", data[:8])
     if n > MAX_HEADER or 8 + n > len(data):
         raise CheckpointError("not a safetensors file: its header length is impossible (truncated or another "
-                              "format, such as a pickled .pt file, which is refused because unpickling can run code)")
+                              "format, such as a pickled .pt file, which is refused because unpickling can run code)",
+                              "err_checkpoint.bad_header")
     try:
         return json.loads(data[8:8 + n])
     except ValueError as error:
-        raise CheckpointError(f"not a safetensors file: its header is not JSON ({error})") from None
+        raise CheckpointError(f"not a safetensors file: its header is not JSON ({error})", "err_checkpoint.not_json",
+                              error=str(error)) from None
 
 
 def load(source: str | Path | bytes) -> Loaded:
@@ -96,17 +100,21 @@ def load(source: str | Path | bytes) -> Loaded:
     metadata = _header(data).get("__metadata__") or {}
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"a safetensors file, but not a metaviz checkpoint (format {metadata.get('format')!r}, "
-                              f"expected {FORMAT!r}): save one with metaviz.checkpoint.save or the app's export")
+                              f"expected {FORMAT!r}): save one with metaviz.checkpoint.save or the app's export",
+                              "err_checkpoint.not_metaviz", format=repr(metadata.get("format")),
+                              expected=repr(FORMAT))
     try:
         params = safetensors.numpy.load(data)
     except Exception as error:  # noqa: BLE001 - the library raises its own types for corrupt files
-        raise CheckpointError(f"the checkpoint's tensors are corrupt: {error}") from None
+        raise CheckpointError(f"the checkpoint's tensors are corrupt: {error}", "err_checkpoint.corrupt",
+                              error=str(error)) from None
     try:
         config = RunConfig.from_dict(json.loads(metadata["config"]))
         step = int(metadata.get("step", 0))
     except (KeyError, ValueError, TypeError) as error:
         raise CheckpointError(f"the checkpoint's run config is not usable by this version of metaviz "
-                              f"({metaviz.__version__}): {error}") from None
+                              f"({metaviz.__version__}): {error}", "err_checkpoint.config",
+                              version=metaviz.__version__, error=str(error)) from None
     return Loaded(config, step, params, dict(metadata))
 
 
@@ -134,7 +142,8 @@ def build(loaded: Loaded, device: str = "cpu", task_config=None):
             missing and f"missing {missing}", extra and f"unexpected {extra}",
             wrong and "wrong shapes " + ", ".join(f"{k} {found[k]} (expected {expected[k]})" for k in wrong)]))
         raise CheckpointError(f"the checkpoint does not fit a {loaded.config.learner} learner for "
-                              f"{loaded.config.task}: {details}")
+                              f"{loaded.config.task}: {details}", "err_checkpoint.mismatch",
+                              learner=loaded.config.learner, task=loaded.config.task, details=details)
     learner.load_numpy(loaded.params)
     return learner
 

@@ -56,6 +56,7 @@ from metaviz.analysis.embedding import EmbeddingResult
 from metaviz.data.uploads import Preprocessing, QuerySet, SupportSet, preprocessing_for
 from metaviz.functional import detach
 from metaviz.learners.base import MetaLearner
+from metaviz.messages import KeyedError
 from metaviz.models import build_model
 from metaviz.tasks.base import TaskDistribution
 
@@ -67,7 +68,12 @@ FAMILIAR_MARGIN = 0.25   # the training range of a statistic, widened by this sh
 FAMILIAR_QUANTILE = 0.005
 
 
-class HeadSizeError(ValueError):
+class FewShotError(KeyedError):
+    """A model and a user's task that do not go together (too few classes, parameters that do not fit the
+    model, images preprocessed for another model); the message says why (its key: :mod:`metaviz.messages`)."""
+
+
+class HeadSizeError(FewShotError):
     """More user classes than the model's output head has classes."""
 
 
@@ -111,12 +117,16 @@ def learner_for(config, params: Mapping[str, np.ndarray], n_classes: int) -> Met
     """The run's learner (``config``: a RunConfig) for a task of ``n_classes`` classes, with ``params``
     (numpy, as ``state_numpy`` gives them) loaded, on the CPU. Raises :class:`HeadSizeError` when the
     network has fewer class outputs than ``n_classes``, ValueError when ``params`` do not fit."""
+    if n_classes == 1:
+        raise FewShotError("classification needs at least two classes with images; there is 1",
+                           "err_fewshot.one_class")
     if n_classes < 2:
-        raise ValueError(f"classification needs at least two classes with images; there "
-                         f"{'is' if n_classes == 1 else 'are'} {n_classes}")
+        raise FewShotError(f"classification needs at least two classes with images; there are {n_classes}",
+                           "err_fewshot.too_few_classes", n=str(n_classes))
     cls = learners.get(config.learner)
     if "classification" not in cls.kinds:
-        raise ValueError(f"{cls.title or cls.name} does not classify")
+        raise FewShotError(f"{cls.title or cls.name} does not classify", "err_fewshot.not_classifier",
+                           model=cls.title or cls.name)
     spec = preprocessing_for(config)
     lc, train = config.learner_config, config.train
 
@@ -134,14 +144,16 @@ def learner_for(config, params: Mapping[str, np.ndarray], n_classes: int) -> Met
                 f"this {cls.title or cls.name} model has an output for each of {n_way} classes (it was meta-trained "
                 f"on {n_way}-way tasks), so it can tell at most {n_way} classes apart; you gave {n_classes}. Remove "
                 f"classes, meta-train a {n_classes}-way model on the Train page, or choose a metric-based model "
-                "(Prototypical Networks), which takes any number of classes")
+                "(Prototypical Networks), which takes any number of classes", "err_fewshot.head_size",
+                model=cls.title or cls.name, n_way=str(n_way), n=str(n_classes))
         learner = build(n_way)
         expected = _shapes(learner.params)
         if expected != found:
             wrong = sorted(set(expected) ^ set(found) | {k for k in set(expected) & set(found)
                                                          if expected[k] != found[k]})
-            raise ValueError(f"the parameters do not fit a {config.learner} learner for {config.task} "
-                             f"(differences in {wrong[:5]})")
+            raise FewShotError(f"the parameters do not fit a {config.learner} learner for {config.task} "
+                               f"(differences in {wrong[:5]})", "err_fewshot.params_mismatch",
+                               learner=config.learner, task=config.task, wrong=str(wrong[:5]))
     learner.load_numpy(params)
     return learner
 
@@ -350,7 +362,8 @@ class Familiarity:
 
     verdict: "familiar" (every image in range), "some" (some, not most, outside), "unlike" (at least half
     outside) or "unknown" (the training data could not be read); values [M, 2] (:func:`image_statistics`),
-    outside [M] bool, low / high [2] the accepted range; message: plain words for the page.
+    outside [M] bool, low / high [2] the accepted range; message: plain words for the page; error: why the
+    verdict is "unknown" (empty otherwise).
     """
 
     verdict: str
@@ -359,6 +372,7 @@ class Familiarity:
     outside: np.ndarray
     low: np.ndarray
     high: np.ndarray
+    error: str = ""
 
 
 def familiarity(config, images: np.ndarray, names: Sequence[str] = ()) -> Familiarity:
@@ -377,7 +391,7 @@ def familiarity(config, images: np.ndarray, names: Sequence[str] = ()) -> Famili
     except (FileNotFoundError, ValueError, OSError) as error:
         nan = np.full(values.shape[1], np.nan)
         return Familiarity("unknown", f"Could not compare your images with the meta-training data ({error}).",
-                           values, np.zeros(len(values), bool), nan, nan)
+                           values, np.zeros(len(values), bool), nan, nan, str(error))
     outside = ((values < reference.low) | (values > reference.high)).any(1)
     m, k = len(values), int(outside.sum())
     what = f"the images this model was meta-trained on ({preprocessing_for(config).source})"
@@ -473,8 +487,9 @@ def run(config, params: Mapping[str, np.ndarray], support: SupportSet, queries: 
     spec = preprocessing_for(config)
     x, y = support.arrays()
     if x.shape[1:] != spec.image_shape:
-        raise ValueError(f"the images were preprocessed for {x.shape[1:]}, but this model takes {spec.image_shape}: "
-                         "take them in again for this model")
+        raise FewShotError(f"the images were preprocessed for {x.shape[1:]}, but this model takes "
+                           f"{spec.image_shape}: take them in again for this model", "err_fewshot.shape_mismatch",
+                           got=str(x.shape[1:]), expected=str(spec.image_shape))
     classes = support.names
     learner = learner_for(config, params, len(classes))
     steps = default_steps(learner) if steps is None else steps

@@ -34,6 +34,7 @@ import torch
 
 from metaviz import checkpoint
 from metaviz.events import DivergedEvent, DoneEvent, EvalEvent, StepEvent
+from metaviz.messages import run_message
 from metaviz.store import HEARTBEAT_S, CheckpointRecord, Store, StoreError
 from metaviz.train import Run
 
@@ -462,7 +463,7 @@ class Recording:
 
     def stop(self) -> None:
         """The worker forgets the run (Reset, a new Start, the session ending): checkpoint, status stopped."""
-        self._guard(lambda r: r.close("stopped", "stopped in the app"))
+        self._guard(lambda r: r.close("stopped", run_message("msg_run.stopped_app")))
         self.recorder = None
 
     def _guard(self, action) -> None:

@@ -40,6 +40,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from metaviz.messages import run_message
+
 
 def _env_number(name: str, kind: type, default):
     raw = os.environ.get(name, "").strip()
@@ -81,15 +83,10 @@ class Limits:
 
     def reached(self, steps: int, seconds: float) -> str:
         """Why a session that has trained ``steps`` meta-iterations for ``seconds`` must stop, or ""."""
-        after = ("The run is stopped and saved in the run store; its parameters stay here for the analysis pages. "
-                 "To train further, ask the operator to raise the limit, or continue the run from the command "
-                 "line (python -m metaviz train --resume RUN_ID).")
         if self.max_steps and steps >= self.max_steps:
-            return (f"Limit reached: this session may train {self.max_steps:,} meta-iterations in all "
-                    f"(METAVIZ_MAX_STEPS, set by the operator of this server). {after}")
+            return run_message("msg_run.limit_steps", steps=f"{self.max_steps:,}")
         if self.max_seconds and seconds >= self.max_seconds:
-            return (f"Limit reached: this session may train for {self.max_seconds:g} seconds in all "
-                    f"(METAVIZ_MAX_SECONDS, set by the operator of this server). {after}")
+            return run_message("msg_run.limit_seconds", seconds=f"{self.max_seconds:g}")
         return ""
 
 

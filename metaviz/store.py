@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 import metaviz
+from metaviz.messages import run_message
 
 SCHEMA_VERSION = 1
 HEARTBEAT_S = 5.0    # how often an owner says it is alive
@@ -453,8 +454,8 @@ class Store:
             record = self._record(row)
             if self._owner_alive(record, now):
                 continue
-            why = (f"the process that wrote it (pid {record.owner_pid} on {record.owner_host}) ended while the run "
-                   f"was {record.status}, after step {record.step}; resume it from its last checkpoint")
+            why = run_message("msg_run.interrupted", pid=str(record.owner_pid), host=str(record.owner_host),
+                              status=record.status, step=str(record.step))
             with self.connect() as conn:  # only if nobody claimed or beat in the meantime
                 changed = conn.execute(
                     "UPDATE runs SET status='interrupted', message=?, owner_pid=NULL, owner_host=NULL, "

@@ -26,6 +26,7 @@ from metaviz.config import Config, param
 from metaviz.device import resolve_device
 from metaviz.events import DivergedEvent, DoneEvent, EvalEvent, Event, StepEvent
 from metaviz.learners.base import STRATEGIES, MetaLearner
+from metaviz.messages import run_message
 from metaviz.models import build_model
 from metaviz.tasks.base import Episode
 
@@ -197,10 +198,10 @@ class Run:
 
 def _divergence_message(run: Run, step: int) -> str:
     inner = getattr(run.learner.config, "inner_lr", None)
-    hint = f" or the inner learning rate (now {inner:g})" if inner is not None else ""
-    return (f"Training diverged at meta-iteration {step}: the meta-loss or its gradient became NaN or "
-            f"infinite. The parameters from before that step are kept. Lower the meta learning rate "
-            f"(now {run.config.train.meta_lr:g}){hint}, then press Reset.")
+    meta_lr = f"{run.config.train.meta_lr:g}"
+    if inner is None:
+        return run_message("msg_run.diverged", step=str(step), meta_lr=meta_lr)
+    return run_message("msg_run.diverged_inner", step=str(step), meta_lr=meta_lr, inner_lr=f"{inner:g}")
 
 
 def train(run: Run, n_steps: int) -> Iterator[Event]:

@@ -6,75 +6,77 @@ from metaviz import learners, tasks
 from metaviz.analysis import embedding as emb
 from metaviz.checkpoint import zoo
 from metaviz.figures.embedding import accuracy_figure, class_color, clicked, embedding_figure, thumbnails
-from ui import forms, state
+from ui import forms, state, words
+from ui.i18n import t, title
 from ui.router import ensure_router
 from ui.run_view import memo
 from ui.worker import session_worker
 
 ensure_router()
 CHART, SHIPPED = "embedding.chart", "protonet-omniglot"
-quick = st.cache_resource(emb.quick_run, max_entries=4,
-                          show_spinner="Meta-training a small ProtoNet to look at (about 10 s on a CPU, once)…")
-shipped = st.cache_resource(emb.zoo_run, max_entries=2, show_spinner="Loading the shipped checkpoint…")
+SPLIT_KEYS = {"train": "pg_embedding.split_train", "val": "pg_embedding.split_val", "test": "pg_embedding.split_test"}
+METHOD_KEYS = {"pca": "pg_embedding.method_pca", "tsne": "pg_embedding.method_tsne"}
+PLANE_KEYS = {"fixed": "pg_embedding.plane_fixed", "aligned": "pg_embedding.plane_aligned"}
+LAYER_KEYS = {"embedding": "pg_embedding.layer_embedding", "penultimate": "pg_embedding.layer_penultimate"}
+quick = st.cache_resource(emb.quick_run, max_entries=4, show_spinner=t("pg_embedding.spinner_quick"))
+shipped = st.cache_resource(emb.zoo_run, max_entries=2, show_spinner=t("pg_embedding.spinner_shipped"))
 
 
-@st.cache_data(show_spinner="Running t-SNE on this checkpoint…", max_entries=64)
+@st.cache_data(show_spinner=t("pg_embedding.spinner_tsne"), max_entries=64)
 def tsne(key: str, index: int, _frames, _view):
     return emb.tsne_frame(_frames, index, _view)
 
 
-st.title("Embedding Space")
-st.markdown("A metric-based meta-learner maps every input to a point in R^D; a class's **prototype** is the mean "
-            "of its support points and a query gets the class of the nearest prototype. Meta-training should pull "
-            "each class together and push classes apart, *for classes it never saw*. Other learners are shown by "
-            "their **penultimate features** (the network without its last layer).")
+st.title(t("pg_embedding.title"))
+st.markdown(t("pg_embedding.intro"))
 
 snap = session_worker().snapshot()
 session = emb.snapshot_checkpoints(snap)
 if snap.config is not None and session is None:
-    st.info(f"This session's run trains on {snap.config.task}, not a classification task: it has no classes to draw.")
-sources = {"run": "this session's run"} if session else {}
+    st.info(t("pg_embedding.not_classification", task=title(tasks.get(snap.config.task))))
+sources = {"run": t("pg_embedding.source_run")} if session else {}
 if SHIPPED in zoo() and emb.omniglot_available():
-    sources["zoo"] = "the shipped ProtoNet (Omniglot)"
-sources["quick"] = "a quick ProtoNet run, trained now"
-source = st.radio("Parameters of", list(sources), format_func=sources.get, horizontal=True, key="embedding.source")
+    sources["zoo"] = t("pg_embedding.source_zoo")
+sources["quick"] = t("pg_embedding.source_quick")
+source = st.radio(t("pg_embedding.source"), list(sources), format_func=sources.get, horizontal=True,
+                  key="embedding.source")
 if source == "run":
     config, checkpoints = session
 else:
     loaded = shipped(SHIPPED) if source == "zoo" else quick(emb.quick_config(seed=state.seed()))
     config, checkpoints = loaded.config, loaded.checkpoints
-st.caption(f"{config.learner} on {config.task}: {len(checkpoints)} checkpoints, meta-iterations 0 to "
-           f"{checkpoints[-1][0]}. Move any control to load newer checkpoints of a run that is still training.")
+st.caption(t("pg_embedding.parameters", learner=config.learner, task=config.task, n=len(checkpoints),
+             last=checkpoints[-1][0]))
 
 families = [n for n in tasks.available() if tasks.get(n).kind == "classification"]
 c1, c2, c3 = st.columns(3)
-family = c1.selectbox("Task family", families, index=families.index(config.task), key=f"embedding.{source}.family")
-split = c2.segmented_control("Classes", ["train", "val", "test"], default="test", required=True,
-                             key="embedding.split", format_func={"train": "meta-train", "val": "meta-validation",
-                                                                 "test": "meta-test (never trained on)"}.get)
-task_seed = c3.number_input("Task seed", 0, 1_000_000, 0, key="embedding.task_seed", help="Another task, same setup.")
-with st.expander("Task settings (N-way, K-shot, queries…)"):
+family = c1.selectbox(t("pg_embedding.family"), families, index=families.index(config.task),
+                      key=f"embedding.{source}.family", format_func=lambda n: title(tasks.get(n)))
+split = c2.segmented_control(t("pg_embedding.split"), list(SPLIT_KEYS), default="test", required=True,
+                             key="embedding.split", format_func=lambda s: t(SPLIT_KEYS[s]))
+task_seed = c3.number_input(t("pg_embedding.task_seed"), 0, 1_000_000, 0, key="embedding.task_seed",
+                            help=t("pg_embedding.task_seed_help"))
+with st.expander(t("pg_embedding.task_settings")):
     base = config.task_config if family == config.task else tasks.get(family).Config()
     task_config = forms.config_form(base, f"embedding.{source}.task.{family}")
 learner_cls = learners.get(config.learner)
 p1, p2, p3 = st.columns(3)
-method = p1.segmented_control("Projection", ["pca", "tsne"], default="pca", required=True, key="embedding.method",
-                              format_func={"pca": "PCA", "tsne": "t-SNE (on request, slower)"}.get)
-plane = p2.segmented_control("PCA plane", ["fixed", "aligned"], default="fixed", required=True, key="embedding.plane",
-                             format_func={"fixed": "one for all checkpoints", "aligned": "per checkpoint, aligned"}.get,
-                             help="One plane fitted on the last checkpoint, or each checkpoint's own plane rotated "
-                                  "(Procrustes) onto its neighbour's: either way points do not jump between frames.")
+method = p1.segmented_control(t("pg_embedding.method"), list(METHOD_KEYS), default="pca", required=True,
+                              key="embedding.method", format_func=lambda m: t(METHOD_KEYS[m]))
+plane = p2.segmented_control(t("pg_embedding.plane"), list(PLANE_KEYS), default="fixed", required=True,
+                             key="embedding.plane", format_func=lambda p: t(PLANE_KEYS[p]),
+                             help=t("pg_embedding.plane_help"))
 layer = "embedding" if learner_cls.has_embedding else "penultimate"
 if learner_cls.has_embedding:
-    layer = p3.segmented_control("Features", ["embedding", "penultimate"], default="embedding", required=True,
-                                 key="embedding.layer")
-adapted = learner_cls.has_inner_loop and p3.toggle("After the inner loop", key="embedding.adapted",
-                                                   help="Features of the adapted network (MAML moves its body).")
+    layer = p3.segmented_control(t("pg_embedding.layer"), list(LAYER_KEYS), default="embedding", required=True,
+                                 key="embedding.layer", format_func=lambda v: t(LAYER_KEYS[v]))
+adapted = learner_cls.has_inner_loop and p3.toggle(t("pg_embedding.adapted"), key="embedding.adapted",
+                                                   help=t("pg_embedding.adapted_help"))
 
 view = emb.TaskView(family, task_config, split, int(task_seed))
 key = (source, config, tuple(s for s, _ in checkpoints), view, plane, layer, adapted)
 try:
-    with st.spinner("Embedding the task at every checkpoint…"):
+    with st.spinner(t("pg_embedding.embedding")):
         features = st.session_state.setdefault("mv.embedding.features", {})  # per checkpoint: new ones only
         if len(features) > 256:
             features.clear()
@@ -85,37 +87,34 @@ except (ValueError, FileNotFoundError) as error:
     st.stop()
 
 steps = frames.steps
-step = st.select_slider("Checkpoint (meta-iteration)", steps, value=steps[-1]) if len(steps) > 1 else steps[0]
+step = st.select_slider(t("pg_embedding.checkpoint"), steps, value=steps[-1]) if len(steps) > 1 else steps[0]
 index = steps.index(step)
 result = frames.frames[index] if method == "pca" else tsne(repr(key), index, frames, view)
 selected = clicked(st.session_state.get(CHART), len(result.coords))
-for column, (label, value, explain) in zip(st.columns(4), result.scores(config.learner)):
+for column, (label, value, explain) in zip(st.columns(4), words.scores(result, config.learner)):
     column.metric(label, f"{value:.0%}", help=explain)
 
 left, right = st.columns([2.3, 1], gap="medium")
 ranges = (frames.x_range, frames.y_range) if method == "pca" else (None, None)
-left.plotly_chart(embedding_figure(result, *ranges, selected=selected), key=CHART, on_select="rerun",
-                  selection_mode="points")
+left.plotly_chart(embedding_figure(result, *ranges, selected=selected, text=words.embedding()), key=CHART,
+                  on_select="rerun", selection_mode="points")
 with right:
     if selected is None:
-        st.info("Hover over a point for its class and nearest prototype; **click** one to see its image here.")
+        st.info(t("pg_embedding.hover"))
     else:
         label, near, names = int(result.labels[selected]), int(result.nearest[selected]), result.class_names
-        st.markdown(f"A **{result.roles[selected]}** of class **{names[label]}**; its nearest prototype in R^D is "
-                    f"**{names[near]}**'s.")
+        st.markdown(t("pg_embedding.point", role=words.role(result.roles[selected]), label=names[label],
+                      near=names[near]))
         if result.image(selected) is not None:
-            st.image(thumbnails(result.image(selected)[None], class_color(label)), caption="this point",
+            st.image(thumbnails(result.image(selected)[None], class_color(label)), caption=t("pg_embedding.this_point"),
                      width="content")
-        for k, what in [(label, "its class (the prototype is the mean of their features)")] + (
-                [(near, "the class of the nearest prototype")] if near != label else []):
+        pairs = [(label, "pg_embedding.support_own"), (near, "pg_embedding.support_near")]
+        for k, what in pairs[:1 + (near != label)]:
             if result.support_images(k) is not None:
-                st.caption(f"Support of {what}:")
+                st.caption(t(what))
                 st.image(thumbnails(result.support_images(k), class_color(k)), width="content")
-st.caption(f"{'PCA' if method == 'pca' else 't-SNE'} of the {frames.layer} features; {len(steps)} checkpoints in "
-           f"{frames.seconds:.1f} s. The coloured regions apply the nearest-prototype rule *between projected "
-           "points*; in R^D the dropped directions count too, so a point may sit in one colour and belong to another: "
-           "compare the first two scores.")
+st.caption(t("pg_embedding.caption", method="PCA" if method == "pca" else "t-SNE", layer=t(LAYER_KEYS[frames.layer]),
+             n=len(steps), seconds=f"{frames.seconds:.1f}"))
 if method == "tsne":
-    st.caption("t-SNE keeps who is near whom, not distances: the gaps between clusters and the clusters' sizes in "
-               "its picture mean nothing, and a prototype is placed as one more point, not as the mean of its class.")
-st.plotly_chart(accuracy_figure(frames, current=step), key="embedding.accuracy")
+    st.caption(t("pg_embedding.tsne_caption"))
+st.plotly_chart(accuracy_figure(frames, current=step, text=words.accuracy()), key="embedding.accuracy")

@@ -7,32 +7,31 @@ import streamlit as st
 from metaviz import learners, tasks
 from metaviz.export import export_zip, import_run
 from metaviz.figures.curves import accuracy_curves, loss_curves, steps_curve
+from metaviz.messages import recognise
 from ui import runs as shared
 from ui import state
+from ui.i18n import said, t
 from ui.router import ensure_router
+from ui.run_view import accuracy_text, loss_text, steps_text
 from ui.worker import session_worker
 
 ensure_router()
 
-st.title("Runs")
-st.caption("Every run is kept, with its config, seed, code version, curves and checkpoints, in the run store "
-           "(the folder in `$METAVIZ_HOME`, else `~/.local/share/metaviz`). Runs trained with "
-           "`python -m metaviz train` appear here while they train.")
+st.title(t("pg_runs.title"))
+st.caption(t("pg_runs.intro"))
 store = shared.store()
 everything = store.runs()
 if not everything:
-    st.info("No stored runs yet. Press **Start** on the Train page, or run "
-            "`python -m metaviz train --task sinusoid --learner maml --steps 500` in a terminal.",
-            icon=":material/inventory_2:")
+    st.info(t("pg_runs.empty"), icon=":material/inventory_2:")
     st.stop()
 records = shared.filtered(everything, "runs")
 if not records:
-    st.warning("No run matches these filters.")
+    st.warning(t("pg_runs.no_match"))
     st.stop()
 shared.table(records, store.finals(r.id for r in records))
 
 by_id = {r.id: r for r in records}
-chosen = st.selectbox("Open a run", list(by_id), format_func=lambda i: shared.label(by_id[i]), key="runs.open")
+chosen = st.selectbox(t("pg_runs.open"), list(by_id), format_func=lambda i: shared.label(by_id[i]), key="runs.open")
 live = by_id[chosen].status == "running"
 
 
@@ -45,70 +44,71 @@ def detail(run_id: str) -> None:
     history = store.history(run_id)
     final = history.final()
     cols = st.columns(5)
-    cols[0].metric("Meta-iterations", f"{record.step} / {record.n_steps}")
-    cols[1].metric("Meta-val loss", f"{final['val_loss']:.4g}" if "val_loss" in final else "–")
+    cols[0].metric(t("pg_runs.steps"), f"{record.step} / {record.n_steps}")
+    cols[1].metric(t("pg_runs.val_loss"), f"{final['val_loss']:.4g}" if "val_loss" in final else "–")
     if "val_accuracy" in final:
-        cols[2].metric("Meta-val accuracy", f"{final['val_accuracy']:.1%}")
-    cols[3].metric("Training time", f"{record.wall_time:,.1f} s")
+        cols[2].metric(t("pg_runs.val_accuracy"), f"{final['val_accuracy']:.1%}")
+    cols[3].metric(t("pg_runs.time"), t("pg_runs.seconds", s=f"{record.wall_time:,.1f}"))
     with cols[4]:
-        st.markdown("**Status**")
-        st.badge(record.status, color=shared.STATUS_COLORS.get(record.status, "gray"))
+        st.markdown(t("pg_runs.status"))
+        st.badge(shared.status(record.status), color=shared.STATUS_COLORS.get(record.status, "gray"))
     if record.message:
-        (st.error if record.status in ("error", "diverged") else st.info)(record.message)
+        (st.error if record.status in ("error", "diverged") else st.info)(said(recognise(record.message)))
     left, right = st.columns([3, 2])
-    left.plotly_chart(loss_curves(history.train, history.evals, record.learner, uirevision=f"runs-{run_id}"),
-                      key="runs.loss")
+    left.plotly_chart(loss_curves(history.train, history.evals, record.learner, uirevision=f"runs-{run_id}",
+                                  text=loss_text()), key="runs.loss")
     classification = tasks.get(record.task).kind == "classification"
     if classification:
         n_way = record.config.get("task_config", {}).get("n_way", 2)
-        right.plotly_chart(accuracy_curves(history.evals, record.learner, n_way), key="runs.accuracy")
+        right.plotly_chart(accuracy_curves(history.evals, record.learner, n_way, text=accuracy_text()),
+                           key="runs.accuracy")
     evals = store.evals(run_id)
     if evals and learners.get(record.learner).has_inner_loop:
         metric = "accuracy" if classification else "loss"
         curves = evals[-1][2]
         base = curves.get("baseline_val", {}).get(metric)
-        right.plotly_chart(steps_curve(curves["val"][metric], base, record.learner, metric), key="runs.steps")
+        right.plotly_chart(steps_curve(curves["val"][metric], base, record.learner, metric,
+                                       text=steps_text()), key="runs.steps")
     code = f"metaviz {record.version}" + (f", commit `{record.git_commit}`" if record.git_commit else "")
     memory = f"{record.peak_rss / 2**20:,.0f} MiB" if record.peak_rss else "–"
-    st.caption(f"Seed {record.seed} · device {record.device or '–'} · {code} · peak memory {memory} · "
-               f"checkpoints at steps {', '.join(str(c.step) for c in store.checkpoints(run_id)) or 'none'}")
+    steps = ", ".join(str(c.step) for c in store.checkpoints(run_id)) or t("pg_runs.none")
+    st.caption(t("pg_runs.facts", seed=record.seed, device=record.device or "–", code=code, memory=memory,
+                 steps=steps))
 
 
 detail(chosen)
 record = store.get(chosen)
-with st.expander("Config"):
+with st.expander(t("pg_runs.config")):
     st.code(json.dumps(record.config, indent=2), language="json")
 
 act = st.columns([2, 2, 1, 2])
 resumable = record.status in shared.RESUMABLE and store.last_checkpoint(record.id) is not None
-if act[0].button("Resume in this session", icon=":material/play_arrow:", disabled=not resumable, key="runs.resume",
-                 help="Continue from its last checkpoint in this browser session's worker (replacing the run on "
-                      "the Train page, which is kept in the store), then open the Train page."):
+if act[0].button(t("pg_runs.resume"), icon=":material/play_arrow:", disabled=not resumable, key="runs.resume",
+                 help=t("pg_runs.resume_help")):
     worker = session_worker()
     snap = worker.sync(worker.resume_stored(record.id), timeout=60)
     if snap.status == "error":
-        st.error(snap.message)
+        st.error(said(recognise(snap.message)))
     else:
         state.set_run_config(snap.config)
         st.switch_page("pages/train.py")
-confirm = act[2].checkbox("Sure", key="runs.confirm", help="Tick, then press Delete.")
-if act[1].button("Delete", icon=":material/delete:", disabled=not confirm, key="runs.delete"):
+confirm = act[2].checkbox(t("pg_runs.sure"), key="runs.confirm", help=t("pg_runs.sure_help"))
+if act[1].button(t("pg_runs.delete"), icon=":material/delete:", disabled=not confirm, key="runs.delete"):
     try:
         store.delete(record.id)
     except Exception as error:  # noqa: BLE001 - a run still held elsewhere: say so
         st.error(str(error))
     else:
-        st.toast(f"Deleted run {record.id}")
+        st.toast(t("pg_runs.deleted", id=record.id))
         st.session_state.pop("runs.open", None)
         st.rerun()
-act[3].download_button("Export (zip)", data=lambda: export_zip(store, record.id),
+act[3].download_button(t("pg_runs.export"), data=lambda: export_zip(store, record.id),
                        file_name=f"metaviz-run-{record.id}.zip", mime="application/zip", icon=":material/download:",
-                       key="runs.export",
-                       help="Config JSON, metrics CSV, the last checkpoint (safetensors) and a reproduce.py script.")
-with st.expander("Import an exported run"):
-    upload = st.file_uploader("Exported run (.zip)", type=["zip"], key="runs.upload", max_upload_size=1024)
-    if upload is not None and st.button("Import", key="runs.import"):
+                       key="runs.export", help=t("pg_runs.export_help"))
+with st.expander(t("pg_runs.import_title")):
+    upload = st.file_uploader(t("pg_runs.import_file"), type=["zip"], key="runs.upload", max_upload_size=1024)
+    if upload is not None and st.button(t("pg_runs.import"), key="runs.import"):
         try:
-            st.success(f"Imported as run {import_run(store, upload.getvalue())}.")
+            st.success(t("pg_runs.imported", id=import_run(store, upload.getvalue())))
         except ValueError as error:  # ExportError, CheckpointError, StoreError: the message says what is wrong
             st.error(str(error))

@@ -6,13 +6,20 @@ import streamlit as st
 
 from metaviz import learners, tasks
 from ui import code, controls, forms, run_view, share, state
+from ui.i18n import t, title
 from ui.live import live_panel
 from ui.router import ensure_router
 from ui.worker import session_worker
 
 ensure_router()
+KIND_KEYS = {"regression": "pg_train.regression", "classification": "pg_train.classification"}
 
-st.title("Train a meta-learner")
+
+def kind(name: str) -> str:
+    return t(KIND_KEYS[name]) if name in KIND_KEYS else name
+
+
+st.title(t("pg_train.title"))
 worker = session_worker()
 snap = worker.snapshot()
 config = state.run_config()
@@ -21,33 +28,37 @@ setup, live = st.columns([1.2, 2.6], gap="large")
 with setup:
     controls.buttons(worker, snap, config)
 
-    task_name = st.selectbox("Task family", tasks.available(), index=tasks.available().index(config.task),
-                             format_func=lambda n: tasks.get(n).title or n, disabled=share.locked("task"))
+    # option labels looked up now, not by a format_func called later (AppTest calls it outside the run)
+    families = {n: title(tasks.get(n)) for n in tasks.available()}
+    task_name = st.selectbox(t("pg_train.family"), list(families), index=list(families).index(config.task),
+                             format_func=families.__getitem__, disabled=share.locked("task"))
     task_cls = tasks.get(task_name)
     names = learners.available(task_cls.kind)
-    learner_name = st.selectbox("Meta-learner", names, format_func=lambda n: learners.get(n).title or n,
+    offered = {n: title(learners.get(n)) for n in names}
+    learner_name = st.selectbox(t("pg_train.learner"), names, format_func=offered.__getitem__,
                                 index=names.index(config.learner) if config.learner in names else 0,
                                 disabled=share.locked("learner"))
     learner_cls = learners.get(learner_name)
     others = [n for n in learners.available() if n not in names]
     if others:
-        st.caption(f"Not offered for {task_cls.kind} tasks: " + ", ".join(
-            f"{n} (does {' and '.join(sorted(learners.get(n).kinds))} only)" for n in others))
-    with st.expander("Task settings"):
+        st.caption(t("pg_train.not_offered", kind=kind(task_cls.kind), learners=t("pg_train.sep").join(
+            t("pg_train.only", learner=title(learners.get(n)), kinds=t("pg_train.and").join(
+                kind(k) for k in sorted(learners.get(n).kinds))) for n in others)))
+    with st.expander(t("pg_train.task_settings")):
         task_config = forms.config_form(config.task_config if config.task == task_name else task_cls.Config(),
                                         f"task.{task_name}", url="task")
-    with st.expander("Meta-learner settings", expanded=True):
+    with st.expander(t("pg_train.learner_settings"), expanded=True):
         learner_config = forms.config_form(
             config.learner_config if config.learner == learner_name else learner_cls.Config(),
             f"learner.{learner_name}", url="learner")
-    with st.expander("Training settings"):
+    with st.expander(t("pg_train.train_settings")):
         train_config = forms.config_form(config.train, "train", url="train")
     config = dataclasses.replace(config, task=task_name, learner=learner_name, task_config=task_config,
                                  learner_config=learner_config, train=train_config,
                                  test_task_config=config.test_task_config if config.task == task_name else None)
     state.set_run_config(config)
     share.sync(state.with_globals(config))
-    with st.expander("Share this experiment", icon=":material/share:"):
+    with st.expander(t("pg_train.share"), icon=":material/share:"):
         imported = share.panel(state.with_globals(config))
         if imported is not None:
             share.adopt(imported)

@@ -14,6 +14,7 @@ from streamlit_drawable_canvas import st_canvas
 from metaviz.data import uploads
 from metaviz.data.uploads import Preprocessing
 from ui import examples
+from ui.i18n import said, t
 
 SIZE = 210
 PEN = 8
@@ -27,24 +28,22 @@ def drawing_panel(spec: Preprocessing) -> None:
                           width=SIZE, drawing_mode="freedraw", display_toolbar=True, key=f"own.canvas.{f.widget}")
     with right:
         names = list(f.classes)
-        name = st.text_input("Class of this drawing", value=names[-1] if names else "symbol 1",
-                             key=f"own.draw_class.{f.widget}",
-                             help="Type a new name to start a new class.")
+        name = st.text_input(t("ui_canvas.class"), value=names[-1] if names else t("ui_canvas.first_class"),
+                             key=f"own.draw_class.{f.widget}", help=t("ui_canvas.class_help"))
         add, query = st.columns(2)
-        to_class = add.button("Add to class", key="own.draw_add", icon=":material/add:", width="stretch")
-        as_query = query.button("Add as query", key="own.draw_query", icon=":material/help:", width="stretch")
-        st.caption("Draw one symbol per drawing, about as big as the box. The undo and bin buttons under the "
-                   "canvas fix mistakes.")
+        to_class = add.button(t("ui_canvas.add"), key="own.draw_add", icon=":material/add:", width="stretch")
+        as_query = query.button(t("ui_canvas.query"), key="own.draw_query", icon=":material/help:", width="stretch")
+        st.caption(t("ui_canvas.how"))
     if not (to_class or as_query):
         return
     image = None if drawn is None else drawn.image_data
     if image is None:
-        st.error("Draw something on the canvas first.")
+        st.error(t("ui_canvas.empty"))
         return
     try:
         uploads.example_from_drawing("drawing", image, spec)  # refuses an empty canvas, says why
     except ValueError as error:
-        st.error(f"This drawing cannot be used: {error}.")
+        st.error(t("ui_canvas.unusable", reason=said(error)))
         return
     f.drawings += 1
     item = [(f"drawing-{f.drawings}.png", uploads.drawing_png(image))]
@@ -53,6 +52,6 @@ def drawing_panel(spec: Preprocessing) -> None:
     elif name.strip():
         examples.add_class(name, item)
     else:
-        st.error("Name the class first.")
+        st.error(t("ui_canvas.name_first"))
         return
     st.rerun()

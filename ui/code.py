@@ -6,12 +6,19 @@ import inspect
 
 import streamlit as st
 
+from ui import i18n
+from ui.i18n import t
+
 
 def explain(cls, label: str | None = None, expanded: bool = False) -> None:
-    """The class's docstring (paper, idea, update rule) and, on request, its source file."""
-    with st.expander(label or f"How {getattr(cls, 'title', '') or cls.__name__} works", expanded=expanded):
-        st.markdown(_as_markdown(inspect.getdoc(cls) or ""))
-        if st.toggle("Show code", key=f"code.{cls.__module__}"):
+    """The class's docstring (paper, idea, update rule) and, on request, its source file. The docstring is English
+    in the code; another language shows the catalogue's translation under :func:`ui.i18n.doc_key`."""
+    if label is None:
+        named = getattr(cls, "title", "") or getattr(cls, "name", "")
+        label = t("ui_code.how", title=i18n.title(cls) if named else cls.__name__)
+    with st.expander(label, expanded=expanded):
+        st.markdown(_as_markdown(i18n.plugin_text(i18n.doc_key(cls), inspect.getdoc(cls) or "")))
+        if st.toggle(t("ui_code.show_code"), key=f"code.{cls.__module__}"):
             st.code(inspect.getsource(inspect.getmodule(cls)), language="python")
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from metaviz.train import RunConfig
 from metaviz.worker import Snapshot, Worker
 from ui import forms, state
+from ui.i18n import t
 
 
 def buttons(worker: Worker, snap: Snapshot, config: RunConfig) -> None:
@@ -15,19 +16,19 @@ def buttons(worker: Worker, snap: Snapshot, config: RunConfig) -> None:
     c3, c4 = st.columns(2)
     resume = snap.status == "paused"
     sent = []
-    if c1.button("Resume" if resume else "Start", type="primary", disabled=snap.live, width="stretch",
-                 icon=":material/play_arrow:", key="start",
-                 help="Resume the paused run." if resume else "Start a new run with these settings."):
+    if c1.button(t("ui_controls.resume") if resume else t("ui_controls.start"), type="primary", disabled=snap.live,
+                 width="stretch", icon=":material/play_arrow:", key="start",
+                 help=t("ui_controls.resume_help") if resume else t("ui_controls.start_help")):
         sent.append(worker.resume() if resume else worker.start(state.with_globals(config)))
-    if c2.button("Pause", disabled=not snap.live, help="Pause; applies now.", key="pause",
+    if c2.button(t("ui_controls.pause"), disabled=not snap.live, help=t("ui_controls.pause_help"), key="pause",
                  icon=":material/pause:", width="stretch"):
         sent.append(worker.pause())
-    if c3.button("Step", help="One meta-iteration, then pause (starts a paused run if none).", key="step",
+    if c3.button(t("ui_controls.step"), help=t("ui_controls.step_help"), key="step",
                  icon=":material/skip_next:", width="stretch"):
         if not snap.active:
             worker.start(state.with_globals(config), paused=True)
         sent.append(worker.step())
-    if c4.button("Reset", help="Forget the run; new settings apply to the next Start.", key="reset",
+    if c4.button(t("ui_controls.reset"), help=t("ui_controls.reset_help"), key="reset",
                  icon=":material/restart_alt:", width="stretch"):
         sent.append(worker.stop())
     if sent:  # redraw the whole page (buttons, polling timer) from the state the command produced
@@ -49,5 +50,6 @@ def apply_changes(worker: Worker, snap: Snapshot, config: RunConfig) -> None:
                                           (running_config.train, config.train))
                    if type(old) is type(new) for label, is_live in forms.changed_fields(old, new) if not is_live]
         if pending or (config.task, config.learner) != (running_config.task, running_config.learner):
-            st.warning("Changed settings apply after **Reset**: " + (", ".join(pending) or "task or learner"))
+            st.warning(t("ui_controls.pending", reset=t("ui_controls.reset"),
+                         settings=t("ui_controls.list_sep").join(pending) or t("ui_controls.task_or_learner")))
 

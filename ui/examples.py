@@ -1,5 +1,6 @@
 """The Your Data page's state and widgets: the files a session keeps, the uploaders, the example grids
-and the model picker.
+and the model picker, and the engine's words (limits, preprocessing, errors, leave-one-out, familiarity) in
+the reader's language.
 
 Everything a user brings lives in ``st.session_state`` only, as the bytes they sent: nothing is
 written to disk, and it is dropped when the session ends. The preprocessed examples are derived from
@@ -15,9 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
-from metaviz import checkpoint, fewshot
+from metaviz import checkpoint, fewshot, tasks
 from metaviz.data import uploads
-from metaviz.data.uploads import LIMITS, Preprocessing, QuerySet, SupportSet
+from metaviz.data.uploads import LIMITS, Preprocessing, QuerySet, Rejected, SupportSet
+from ui.i18n import said, t, title
 from ui.worker import session_worker
 
 FILES = "own.files"
@@ -47,8 +49,7 @@ class Files:
     def room_for(self, new: int) -> bool:
         """Whether ``new`` more bytes fit the session's limit; says why not on the page."""
         if self.size() + new > LIMITS.max_stored_bytes:
-            st.error(f"That would keep more than {LIMITS.max_stored_bytes / 1e6:g} MB of files in this session: "
-                     "remove some first (Clear everything).")
+            st.error(t("ui_examples.too_much", mb=f"{LIMITS.max_stored_bytes / 1e6:g}"))
             return False
         return True
 
@@ -105,7 +106,7 @@ def query_set(spec: Preprocessing) -> QuerySet:
     f = files()
 
     def build() -> QuerySet:
-        out = uploads.ingest_queries(f.queries, spec)
+        out = uploads.ingest_queries(f.queries, spec, label=t("ui_examples.uploaded_files"))
         hidden = {name for cls, name in f.removed if cls == ""}
         return QuerySet(tuple(e for e in out.examples if e.name not in hidden), out.rejected, out.notes)
 
@@ -123,24 +124,25 @@ def uploaders() -> None:
     f, mb = files(), LIMITS.max_file_bytes // 1_000_000
     by_class, by_zip = st.columns(2, gap="large")
     with by_class:
-        st.markdown("**One class at a time**")
-        name = st.text_input("Class name", key=f"own.class_name.{f.widget}", placeholder="for example: cat")
-        chosen = st.file_uploader("Its images", type=IMAGE_TYPES, accept_multiple_files=True,
+        st.markdown(t("ui_examples.by_class"))
+        name = st.text_input(t("ui_examples.class_name"), key=f"own.class_name.{f.widget}",
+                             placeholder=t("ui_examples.class_name_example"))
+        chosen = st.file_uploader(t("ui_examples.class_files"), type=IMAGE_TYPES, accept_multiple_files=True,
                                   max_upload_size=mb, key=f"own.class_files.{f.widget}")
-        if st.button("Add class", key="own.add_class", icon=":material/add:", disabled=not chosen):
+        if st.button(t("ui_examples.add_class"), key="own.add_class", icon=":material/add:", disabled=not chosen):
             if name.strip():
                 add_class(name, _read(chosen))
                 st.rerun()
-            st.error("Give the class a name first.")
+            st.error(t("ui_examples.name_first"))
     with by_zip:
-        st.markdown("**Or one zip**, one folder of images per class")
-        archive = st.file_uploader("Zip of class folders", type=["zip"], key=f"own.zip.{f.widget}",
+        st.markdown(t("ui_examples.by_zip"))
+        archive = st.file_uploader(t("ui_examples.zip"), type=["zip"], key=f"own.zip.{f.widget}",
                                    max_upload_size=LIMITS.max_archive_bytes // 1_000_000)
         if archive is not None and f.room_for(archive.size):
             f.zips.append((archive.name, archive.getvalue()))
             f.changed()
             st.rerun()
-    queries = st.file_uploader("Query images to classify (images, or zips of images)", type=IMAGE_TYPES + ["zip"],
+    queries = st.file_uploader(t("ui_examples.queries"), type=IMAGE_TYPES + ["zip"],
                                accept_multiple_files=True, key=f"own.queries.{f.widget}",
                                max_upload_size=LIMITS.max_archive_bytes // 1_000_000)
     if queries:
@@ -159,7 +161,7 @@ def _cell(column, example, key: str, cls: str) -> None:
     with column:
         st.image(example.preview, width=64)
         st.image(model_view(example.image), width=64, clamp=True)
-        if st.button("", key=key, icon=":material/close:", help=f"Remove {example.name}"):
+        if st.button("", key=key, icon=":material/close:", help=t("ui_examples.remove", name=example.name)):
             files().removed.add((cls, example.name))
             files().changed(clear_widgets=False)
             st.rerun()
@@ -168,13 +170,14 @@ def _cell(column, example, key: str, cls: str) -> None:
 def support_grid(support: SupportSet) -> None:
     """Each class: its count, then its images (the original above, what the model sees below)."""
     for c, (name, examples) in enumerate(support.classes.items()):
-        st.markdown(f"**{name}**: {len(examples)} example{'s' if len(examples) != 1 else ''}")
+        st.markdown(t("ui_examples.count_one", name=name) if len(examples) == 1
+                    else t("ui_examples.count", name=name, n=len(examples)))
         shown = examples[:SHOWN_PER_CLASS]
         columns = st.columns(max(8, len(shown[:8])))
         for i, e in enumerate(shown):
             _cell(columns[i % 8], e, f"own.rm.{c}.{i}", name)
         if len(examples) > len(shown):
-            st.caption(f"and {len(examples) - len(shown)} more")
+            st.caption(t("ui_examples.more", n=len(examples) - len(shown)))
 
 
 def query_grid(queries: QuerySet) -> None:
@@ -187,12 +190,12 @@ def problems(support: SupportSet, queries: QuerySet) -> None:
     """Files that were not used, each with its reason, and notes (ignored files)."""
     rejected = list(support.rejected) + list(queries.rejected)
     if rejected:
-        st.warning(f"{len(rejected)} file(s) not used: " + "; ".join(str(r) for r in rejected[:3])
-                   + (" ..." if len(rejected) > 3 else ""))
-        with st.expander("Every file that was not used, and why"):
-            st.markdown("\n".join(f"- `{r.file}`: {r.reason}" for r in rejected))
+        shown = "; ".join(f"{r.file}: {reason(r)}" for r in rejected[:3]) + (" ..." if len(rejected) > 3 else "")
+        st.warning(t("ui_examples.not_used", n=len(rejected), files=shown))
+        with st.expander(t("ui_examples.not_used_all")):
+            st.markdown("\n".join(f"- `{r.file}`: {reason(r)}" for r in rejected))
     for note in dict.fromkeys(support.notes + queries.notes):
-        st.caption(note)
+        st.caption(said(note))
 
 
 # ---- the model ---------------------------------------------------------------------------------------
@@ -205,8 +208,7 @@ class Model:
     params: dict
 
 
-ZOO_TITLES = {"protonet-omniglot": "Prototypical Network, Omniglot (ships with the app)",
-              "maml-omniglot": "MAML, Omniglot (ships with the app)"}
+ZOO_TITLES = {"protonet-omniglot": "ui_examples.zoo_protonet", "maml-omniglot": "ui_examples.zoo_maml"}  # keys
 
 
 @st.cache_resource(show_spinner=False)
@@ -219,27 +221,27 @@ def model_picker() -> Model | None:
     snap = session_worker().snapshot()
     zoo = sorted(checkpoint.zoo(), key=lambda n: (not n.startswith("protonet"), n))  # ProtoNet first: any N
     options = zoo + (["session"] if snap.checkpoint is not None else []) + ["upload"]
-    labels = {**ZOO_TITLES, "upload": "Upload a checkpoint (.safetensors)"}
+    labels = {**{name: t(key) for name, key in ZOO_TITLES.items()}, "upload": t("ui_examples.upload_model")}
     if snap.checkpoint is not None:
         ck = snap.checkpoint
-        labels["session"] = f"This session's run: {ck.config.learner} on {ck.config.task}, step {ck.step}"
-    choice = st.selectbox("Meta-trained model", options, format_func=lambda o: labels.get(o, o), key="own.model")
+        labels["session"] = t("ui_examples.session_model", learner=ck.config.learner, task=ck.config.task,
+                              step=ck.step)
+    choice = st.selectbox(t("ui_examples.model"), options, format_func=lambda o: labels.get(o, o), key="own.model")
     if snap.checkpoint is None:
-        st.caption("Train a model on the Train page and it is offered here too.")
+        st.caption(t("ui_examples.train_hint"))
     if choice == "session":
         ck = snap.checkpoint
         return Model(f"session:{id(ck)}", labels["session"], ck.config, ck.learner)
     if choice == "upload":
-        up = st.file_uploader("Checkpoint", type=["safetensors"], key="own.checkpoint",
-                              help="Saved by metaviz (the Train page's export or metaviz.checkpoint.save). It is "
-                                   "read as plain tensors: nothing in it can run.")
+        up = st.file_uploader(t("ui_examples.checkpoint"), type=["safetensors"], key="own.checkpoint",
+                              help=t("ui_examples.checkpoint_help"))
         if up is None:
             return None
         data = up.getvalue()
         try:
             loaded = checkpoint.load(data)
         except checkpoint.CheckpointError as error:
-            st.error(f"{up.name}: {error}")
+            st.error(f"{up.name}: {said(error)}")
             return None
         return Model(f"upload:{hashlib.sha1(data).hexdigest()}", up.name, loaded.config, loaded.params)
     loaded = _zoo(choice)
@@ -252,7 +254,80 @@ def results(model: Model, spec: Preprocessing, support: SupportSet, queries: Que
     key = (model.key, files().version, spec, steps)
     cached = st.session_state.get("own.result")
     if cached is None or cached[0] != key:
-        with st.spinner("Adapting to your examples..."):
+        with st.spinner(t("ui_examples.adapting")):
             cached = (key, fewshot.run(model.config, model.params, support, queries, steps))
         st.session_state["own.result"] = cached
     return cached[1]
+
+
+# ---- the engine's words in the reader's language -----------------------------------------------------
+
+def reason(rejected: Rejected) -> str:
+    """Why a file was not used, in the session's language."""
+    return t(rejected.key, **rejected.params) if rejected.key else rejected.reason
+
+
+def limit_lines() -> list[str]:
+    """The limits on what a user brings (``uploads.LIMITS``), in words."""
+    mb, lim = 1_000_000, LIMITS
+    return [t("ui_examples.limit_sizes", file=f"{lim.max_file_bytes / mb:g}", zip=f"{lim.max_archive_bytes / mb:g}"),
+            t("ui_examples.limit_counts", files=lim.max_files, classes=lim.max_classes),
+            t("ui_examples.limit_pixels", image=f"{lim.max_image_pixels / 1e6:g}",
+              upload=f"{lim.max_total_pixels / 1e6:g}"),
+            t("ui_examples.limit_zip", entries=f"{lim.max_zip_entries:,}", mb=f"{lim.max_zip_bytes / mb:g}"),
+            t("ui_examples.limit_session", mb=f"{lim.max_stored_bytes / mb:g}")]
+
+
+def source(config) -> str:
+    """What a model was meta-trained on, in words (``Preprocessing.source`` in the session's language)."""
+    if config.task == "omniglot":
+        return t("ui_examples.source_omniglot")
+    if config.task == "image-folder":
+        return t("ui_examples.source_folder", path=config.task_config.path)
+    if config.task == "digits":
+        return t("ui_examples.source_digits")
+    return title(tasks.get(config.task))
+
+
+def describe(spec: Preprocessing, config) -> str:
+    """What images are turned into for this model (``Preprocessing.describe`` in the session's language)."""
+    return t("ui_examples.describe", size=spec.size,
+             colour=t("ui_examples.rgb") if spec.channels == 3 else t("ui_examples.greyscale"),
+             ink=t("ui_examples.ink") if spec.ink else "", source=source(config))
+
+
+def loo_message(loo: fewshot.LeaveOneOut, support: SupportSet) -> str:
+    """The leave-one-out result in a sentence (``LeaveOneOut.message`` in the session's language)."""
+    if not loo.scored.any():
+        return t("ui_examples.loo_none")
+    counts = list(support.counts().values())
+    held, eligible = int(loo.scored.sum()), sum(c for c in counts if c >= 2)
+    text = t("ui_examples.loo", accuracy=f"{loo.accuracy:.0%}", right=int(loo.correct.sum()), held=held,
+             chance=f"{1 / len(counts):.0%}")
+    if held < eligible:
+        text += t("ui_examples.loo_capped", held=held, eligible=eligible)
+    skipped = [name for name, c in zip(support.names, counts) if c < 2]
+    if skipped:
+        text += t("ui_examples.loo_skipped", classes=", ".join(skipped))
+    return text + t("ui_examples.loo_end")
+
+
+def familiarity_message(fam: fewshot.Familiarity, config, names: list[str]) -> str:
+    """Whether the images look like the model's meta-training data (``Familiarity.message`` in the session's
+    language). ``names``: the images' names, support then queries, as ``fewshot.run`` checked them."""
+    if fam.verdict == "unknown":
+        return t("ui_examples.fam_unknown", error=fam.error)
+    m, k = len(fam.values), int(fam.outside.sum())
+    what = t("ui_examples.fam_what", source=source(config))
+    if m == 0:
+        return t("ui_examples.fam_none")
+    if k == 0:
+        return t("ui_examples.fam_ok", what=what)
+    which = [names[i] for i in np.flatnonzero(fam.outside)[:5]] if len(names) == m else []
+    listed = t("ui_examples.fam_listed", names=", ".join(which) + (", ..." if k > len(which) else "")) if which else ""
+    mean = fam.values[fam.outside].mean(0)
+    detail = t("ui_examples.fam_detail", mean=f"{mean[0]:.2f}", grey=f"{mean[1]:.0%}",
+               low=f"{max(fam.low[0], 0):.2f}", high=f"{fam.high[0]:.2f}", grey_low=f"{max(fam.low[1], 0):.0%}",
+               grey_high=f"{fam.high[1]:.0%}")
+    advice = t("ui_examples.fam_advice") if 2 * k >= m else t("ui_examples.fam_check")
+    return t("ui_examples.fam_unlike", k=k, m=m, listed=listed, what=what, detail=detail, advice=advice)

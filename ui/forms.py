@@ -1,4 +1,9 @@
-"""Widgets generated from config dataclasses (their fields carry :class:`metaviz.config.UI`)."""
+"""Widgets generated from config dataclasses (their fields carry :class:`metaviz.config.UI`).
+
+A field's label, help and string options are English in the code that declares it (one idea, one file); in
+another language they come from the catalogue under keys derived from the declaring class and the field
+(:func:`ui.i18n.field_key`, :func:`ui.i18n.option_key`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import math
 import streamlit as st
 
 from metaviz.config import UI, Config
+from ui import i18n
+from ui.i18n import t
 
 
 def log_grid(lo: float, hi: float, value: float) -> list[float]:
@@ -21,15 +28,28 @@ def log_grid(lo: float, hi: float, value: float) -> list[float]:
     return sorted(grid)
 
 
-def widget(ui: UI, value, key: str, disabled: bool = False):
-    """One widget for one field; its state lives under ``key``."""
-    label = ui.label + (" ⚡" if ui.live else "")
-    help_text = ui.help + (" Changes apply to a running run at once." if ui.live else "")
+def widget(ui: UI, value, key: str, disabled: bool = False, config_cls: type[Config] | None = None,
+           name: str = ""):
+    """One widget for one field; its state lives under ``key``. With ``config_cls`` and the field's ``name``, its
+    label, help and string options are shown in the session's language."""
+    label, help_text, lang = ui.label, ui.help, i18n.current()
+    if config_cls is not None:
+        field = i18n.field_key(config_cls, name)
+        label, help_text = i18n.plugin_text(field, ui.label), i18n.plugin_text(field + ".help", ui.help)
+
+    def show(option) -> str:
+        """A selectbox keeps the code's values and shows them translated, in the language it was drawn in (Streamlit
+        may format an option again outside the script run, where the session's language cannot be read)."""
+        return str(option) if config_cls is None else i18n.option_text(config_cls, name, option, lang)
+
+    if ui.live:
+        label += " ⚡"
+        help_text = t("ui_forms.live_help", help=help_text).strip()
     common = dict(key=key, help=help_text or None, disabled=disabled)
     if isinstance(value, bool):
         return st.toggle(label, **common)
     if ui.options is not None:
-        return st.selectbox(label, ui.options, **common)
+        return st.selectbox(label, ui.options, format_func=show, **common)
     if isinstance(value, str):
         return st.text_input(label, **common).strip()
     if ui.min is None or ui.max is None:
@@ -65,15 +85,16 @@ def config_form(config: Config, key: str, disabled: bool = False, url: str | Non
             st.session_state[wkey] = current  # a locked field always shows the experiment's value
         if wkey not in st.session_state:
             st.session_state[wkey] = current
-        values[field.name] = widget(ui, current, wkey, disabled or bool(link_key and share.locked(link_key)))
+        values[field.name] = widget(ui, current, wkey, disabled or bool(link_key and share.locked(link_key)),
+                                   type(config), field.name)
     try:
         return dataclasses.replace(config, **values)
     except ValueError as error:
-        st.error(f"{error}. Keeping the previous value.")
+        st.error(t("ui_forms.invalid", error=error))
         return config
 
 
 def changed_fields(old: Config, new: Config) -> list[tuple[str, bool]]:
-    """(label, live) of each field that differs between two configs of the same class."""
-    return [(ui.label, ui.live) for field, ui in type(old).ui_fields()
-            if getattr(old, field.name) != getattr(new, field.name)]
+    """(label in the session's language, live) of each field that differs between two configs of the same class."""
+    return [(i18n.plugin_text(i18n.field_key(type(old), field.name), ui.label), ui.live)
+            for field, ui in type(old).ui_fields() if getattr(old, field.name) != getattr(new, field.name)]

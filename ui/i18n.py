@@ -13,10 +13,18 @@ is logged once per language and key; a key missing from English too shows as the
 
 A third language is one more file: :func:`languages` lists the files in ``locales/``, and each names
 itself under ``language.name``.
+
+Text that belongs to a plugin (a learner or a task family: one idea, one file) keeps its English in that file:
+its ``title``, its module docstring (paper, idea, update rule) and the label and help of each config field
+(:func:`metaviz.config.param`). Other catalogues translate it under keys derived from the code
+(:func:`title_key`, :func:`doc_key`, :func:`field_key`, and :func:`option_key` for a field's string options),
+which English does not repeat: :func:`plugin_text` returns the code's English in English and the translation
+elsewhere.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -94,6 +102,78 @@ def t(key: str, **fmt) -> str:
     """The text of ``key`` in the session's language, its ``{placeholders}`` filled from ``fmt``."""
     value = text(key, current())
     return value.format(**fmt) if fmt else value
+
+
+def title_key(cls) -> str:
+    """``title.learners.maml``: the catalogue key of a plugin class's ``title``."""
+    return "title." + cls.__module__.removeprefix("metaviz.")
+
+
+def doc_key(cls) -> str:
+    """``doc.learners.maml``: the catalogue key of a plugin's docstring (its module docstring)."""
+    return "doc." + cls.__module__.removeprefix("metaviz.")
+
+
+def field_key(config_cls, name: str) -> str:
+    """``field.InnerLoopConfig.inner_lr``: the key of a config field's label (``+ ".help"`` for its help), named
+    after the first class (from the base down) that declares the field with the same label, help and options, so
+    that an inherited field, or one declared again only for another default or range, is translated once, and one
+    declared again with other text (Reptile's inner steps) has its own key."""
+    def text(cls):
+        ui = next(f.metadata.get("ui") for f in dataclasses.fields(cls) if f.name == name)
+        return None if ui is None else (ui.label, ui.help, ui.options)
+
+    mine = text(config_cls)
+    owner = next(c for c in reversed(config_cls.__mro__)
+                 if name in vars(c).get("__annotations__", {}) and text(c) == mine)
+    return f"field.{owner.__name__}.{name}"
+
+
+def plugin_text(key: str, english: str) -> str:
+    """``english`` (the code's own text) in English; the catalogue's translation under ``key`` in another
+    language, or ``english`` when that catalogue lacks it (logged once)."""
+    return plugin_text_in(current(), key, english)
+
+
+def plugin_text_in(code: str, key: str, english: str) -> str:
+    """:func:`plugin_text` in language ``code`` rather than the session's."""
+    if code == DEFAULT or not english:
+        return english
+    value = catalogue(code).get(key)
+    if value is None:
+        with _lock:
+            first = (code, key) not in _reported
+            _reported.add((code, key))
+        if first:
+            _log.warning("no %r in locales/%s.json; showing English", key, code)
+        return english
+    return value
+
+
+def option_key(config_cls, name: str, value) -> str:
+    """``option.LandscapeConfig.bias.zero``: the key of one option of a config field's selectbox (``UI.options``),
+    named after the class that declares the field, as :func:`field_key` does."""
+    return "option." + field_key(config_cls, name).removeprefix("field.") + f".{value}"
+
+
+def option_text(config_cls, name: str, value, code: str | None = None) -> str:
+    """One option of a config field in language ``code`` (the session's by default): a string option through
+    :func:`plugin_text` (the code's value in English), any other (a number) as it is."""
+    if not isinstance(value, str):
+        return str(value)
+    return plugin_text_in(current() if code is None else code, option_key(config_cls, name, value), value)
+
+
+def said(message) -> str:
+    """An engine error or note in the session's language: the catalogue text of its key when it has one
+    (``metaviz.messages``), else its English."""
+    key = getattr(message, "key", None)
+    return t(key, **message.params) if key else str(message)
+
+
+def title(cls) -> str:
+    """A learner's or task family's title in the session's language (its name when it has no title)."""
+    return plugin_text(title_key(cls), getattr(cls, "title", "") or cls.name)
 
 
 def init_from_url() -> None:

@@ -8,8 +8,10 @@ from metaviz import learners, tasks
 from metaviz.analysis.adaptation import adaptation_curves
 from metaviz.figures.adaptation import adaptation_figure
 from metaviz.figures.curves import accuracy_curves, loss_curves, steps_curve
+from metaviz.messages import recognise
 from metaviz.worker import Snapshot
-from ui import state
+from ui import state, words
+from ui.i18n import current, said, t
 
 
 def memo(name: str, key, compute):
@@ -22,47 +24,81 @@ def memo(name: str, key, compute):
     return held[1]
 
 
-STATUS = {"idle": ("No run yet", "gray"), "starting": ("starting", "blue"), "running": ("running", "green"),
-          "stepping": ("stepping", "orange"),
-          "paused": ("paused", "orange"), "done": ("done", "violet"), "diverged": ("diverged", "red"),
-          "error": ("error", "red")}
+STATUS = {"idle": ("ui_run.idle", "gray"), "starting": ("ui_run.starting", "blue"),
+          "queued": ("ui_run.queued", "gray"), "running": ("ui_run.running", "green"),
+          "stepping": ("ui_run.stepping", "orange"), "paused": ("ui_run.paused", "orange"),
+          "done": ("ui_run.done", "violet"), "diverged": ("ui_run.diverged", "red"), "error": ("ui_run.error", "red"),
+          "limited": ("ui_run.limited", "red")}  # Snapshot.status -> (label key, badge colour)
+
+
+def loss_text() -> dict[str, str]:
+    """The words of :func:`metaviz.figures.curves.loss_curves` in the session's language."""
+    return dict(title=t("fig_curves.loss_title"), x=t("fig_curves.iteration"), y=t("fig_curves.loss"),
+                train=t("fig_curves.train"), val=t("fig_curves.val"), test=t("fig_curves.test"),
+                baseline_train=t("fig_curves.baseline_train"), baseline_val=t("fig_curves.baseline_val"),
+                baseline_test=t("fig_curves.baseline_test"))
+
+
+def accuracy_text() -> dict[str, str]:
+    """The words of :func:`metaviz.figures.curves.accuracy_curves` in the session's language."""
+    return dict(title=t("fig_curves.accuracy_title"), x=t("fig_curves.iteration"), y=t("fig_curves.accuracy"),
+                val=t("fig_curves.acc_val"), test=t("fig_curves.acc_test"),
+                baseline_val=t("fig_curves.acc_baseline_val"), baseline_test=t("fig_curves.acc_baseline_test"),
+                chance=t("fig_curves.chance"))
+
+
+def steps_text() -> dict[str, str]:
+    """The words of :func:`metaviz.figures.curves.steps_curve` in the session's language."""
+    return dict(title=t("fig_curves.steps_title"), x=t("fig_curves.steps_x"), y_loss=t("fig_curves.steps_loss"),
+                y_log=t("fig_curves.steps_log"), y_accuracy=t("fig_curves.steps_accuracy"),
+                baseline=t("fig_curves.pretrained"))
+
+
+def adaptation_figure_here(result):
+    """:func:`metaviz.figures.adaptation.adaptation_figure` in the session's language (its words from
+    :mod:`ui.words`, which the Adaptation page draws the same figure with)."""
+    return adaptation_figure(result, text=words.fit(), names=words.learner_names())
 
 
 def status_row(snap: Snapshot) -> None:
-    label, color = STATUS[snap.status]
+    key, color = STATUS.get(snap.status, (None, "gray"))
     total = snap.config.train.n_steps if snap.config else 0
     cols = st.columns(4)
-    cols[0].metric("Meta-iterations", f"{snap.step} / {total}" if total else "0")
-    cols[1].metric("Tasks per second", f"{snap.tasks_per_second:,.0f}")
-    cols[2].metric("Device", snap.device.split(":")[0] if snap.device else "–")
+    cols[0].metric(t("ui_run.iterations"), f"{snap.step} / {total}" if total else "0")
+    cols[1].metric(t("ui_run.tasks_per_second"), f"{snap.tasks_per_second:,.0f}")
+    cols[2].metric(t("ui_run.device"), snap.device.split(":")[0] if snap.device else "–")
     with cols[3]:
-        st.markdown("**Status**")
-        st.badge(label, color=color)
-    if snap.status in ("diverged", "error"):
-        st.error(snap.message, icon=":material/error:")
+        st.markdown(f"**{t('ui_run.status')}**")
+        st.badge(t(key) if key else snap.status, color=color)
+    if snap.status == "queued":  # the app's scheduler trains a few runs at once (docs/classroom.md)
+        st.info(t("ui_run.queue", n=snap.queue_position), icon=":material/hourglass_top:")
+    if snap.status in ("diverged", "error", "limited"):
+        st.error(said(recognise(snap.message)), icon=":material/error:")
 
 
 def curves(snap: Snapshot) -> None:
     if not snap.config:
-        st.info("Press **Start** to meta-train. The curves and the adaptation view fill in live.")
+        st.info(t("ui_run.press_start", start=t("ui_controls.start")))
         return
     classification = tasks.get(snap.config.task).kind == "classification"
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(loss_curves(snap.train, snap.evals, snap.config.learner), key="train-loss")
+        st.plotly_chart(loss_curves(snap.train, snap.evals, snap.config.learner, text=loss_text()),
+                        key="train-loss")
     ev = snap.last_eval
     with right:
         if classification:
             n_way = snap.config.task_config.n_way
-            st.plotly_chart(accuracy_curves(snap.evals, snap.config.learner, n_way), key="train-accuracy")
+            st.plotly_chart(accuracy_curves(snap.evals, snap.config.learner, n_way, text=accuracy_text()),
+                            key="train-accuracy")
         if ev is not None and learners.get(snap.config.learner).has_inner_loop:  # one-pass learners: flat
             metric = "accuracy" if classification else "loss"
 
             def build():
                 base = None if ev.baseline_val is None else getattr(ev.baseline_val, metric)
-                return steps_curve(getattr(ev.val, metric), base, snap.config.learner, metric)
+                return steps_curve(getattr(ev.val, metric), base, snap.config.learner, metric, text=steps_text())
 
-            st.plotly_chart(memo("steps-curve", (snap.config, ev.step), build), key="train-steps")
+            st.plotly_chart(memo("steps-curve", (snap.config, ev.step, current()), build), key="train-steps")
 
 
 def adaptation(snap: Snapshot) -> None:
@@ -70,11 +106,10 @@ def adaptation(snap: Snapshot) -> None:
     ckpt = snap.checkpoint
     if ckpt is None:
         return
-    st.subheader("Adaptation on a held-out task")
+    st.subheader(t("ui_run.adaptation_title"))
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    steps = left.slider("Inner steps to draw", 1, 20, 10, key="mv.draw_steps",
-                        help="Training uses the learner's own number of inner steps; here you may look further.")
-    if right.button("New held-out task", key="new-task", icon=":material/casino:", width="stretch"):
+    steps = left.slider(t("ui_run.draw_steps"), 1, 20, 10, key="mv.draw_steps", help=t("ui_run.draw_steps_help"))
+    if right.button(t("ui_run.new_task"), key="new-task", icon=":material/casino:", width="stretch"):
         state.next_task_seed()
     task_cls = tasks.get(ckpt.config.task)
     if task_cls.kind != "regression":
@@ -84,11 +119,11 @@ def adaptation(snap: Snapshot) -> None:
         if ckpt.baseline is not None:
             states["pretrained"] = ckpt.baseline
         result = adaptation_curves(ckpt.config, states, state.task_seed(), steps=steps)
-        return result, adaptation_figure(result)
+        return result, adaptation_figure_here(result)
 
-    # recomputed only when the parameters (about once a second) or the view change
-    result, figure = memo("adaptation", (snap.config, ckpt.step, ckpt.config, state.task_seed(), steps), compute)
-    st.caption(f"Held-out task #{state.task_seed()}: amplitude {result.task_truth['amplitude']:.2f}, "
-               f"phase {result.task_truth['phase']:.2f}; inner learning rate {result.inner_lr:g}; "
-               f"parameters from meta-iteration {ckpt.step}.")
+    # recomputed only when the parameters (about once a second), the view or the language change
+    result, figure = memo("adaptation", (snap.config, ckpt.step, ckpt.config, state.task_seed(), steps, current()),
+                          compute)
+    st.caption(t("ui_run.task_caption", seed=state.task_seed(), amplitude=f"{result.task_truth['amplitude']:.2f}",
+                 phase=f"{result.task_truth['phase']:.2f}", lr=f"{result.inner_lr:g}", step=ckpt.step))
     st.plotly_chart(figure, key="train-adaptation")

@@ -8,10 +8,22 @@ import streamlit as st
 from metaviz.analysis.runs import summary_rows
 from metaviz.recorder import Repeats
 from metaviz.store import RunRecord, Store, StoreError
+from ui.i18n import t
 
 RESUMABLE = ("interrupted", "paused", "stopped")
 STATUS_COLORS = {"running": "green", "paused": "orange", "stopped": "gray", "done": "violet", "diverged": "red",
                  "error": "red", "interrupted": "orange"}
+STATUS_KEYS = {"running": "ui_runs.running", "paused": "ui_runs.paused", "stopped": "ui_runs.stopped",
+               "done": "ui_runs.done", "diverged": "ui_runs.diverged", "error": "ui_runs.error",
+               "interrupted": "ui_runs.interrupted"}
+FILTER_KEYS = {"task": ("ui_runs.task", "ui_runs.every_task"), "learner": ("ui_runs.learner", "ui_runs.every_learner"),
+               "status": ("ui_runs.status", "ui_runs.every_status")}  # field -> (label, placeholder)
+COLUMN_KEYS = {"run": "ui_runs.col_run", "name": "ui_runs.col_name", "learner": "ui_runs.col_learner",
+               "task": "ui_runs.col_task", "seed": "ui_runs.col_seed", "status": "ui_runs.col_status",
+               "steps": "ui_runs.col_steps", "val loss": "ui_runs.col_val_loss",
+               "val accuracy": "ui_runs.col_val_accuracy", "baseline val loss": "ui_runs.col_baseline_val_loss",
+               "wall time (s)": "ui_runs.col_wall_time", "peak memory (MiB)": "ui_runs.col_peak_memory",
+               "peak GPU memory (MiB)": "ui_runs.col_peak_gpu", "device": "ui_runs.col_device"}
 
 
 def store() -> Store:
@@ -19,13 +31,19 @@ def store() -> Store:
     try:
         return Store()
     except StoreError as error:
-        st.error(f"The run store cannot be opened: {error}", icon=":material/error:")
+        st.error(t("ui_runs.store_error", error=str(error)), icon=":material/error:")
         st.stop()
+
+
+def status(value: str) -> str:
+    """A run's status in words."""
+    return t(STATUS_KEYS[value]) if value in STATUS_KEYS else value
 
 
 def label(record: RunRecord) -> str:
     name = f" «{record.name}»" if record.name else ""
-    return f"{record.id} · {record.learner} on {record.task} · seed {record.seed} · {record.status}{name}"
+    return t("ui_runs.label", id=record.id, learner=record.learner, task=record.task, seed=record.seed,
+             status=status(record.status)) + name
 
 
 def filtered(records: list[RunRecord], key: str) -> list[RunRecord]:
@@ -34,13 +52,16 @@ def filtered(records: list[RunRecord], key: str) -> list[RunRecord]:
     chosen = {}
     for col, field in zip(cols, ("task", "learner", "status")):
         options = sorted({getattr(r, field) for r in records})
-        chosen[field] = col.multiselect(field.capitalize(), options, key=f"{key}.{field}",
-                                        placeholder=f"every {field}")
+        title, placeholder = FILTER_KEYS[field]
+        chosen[field] = col.multiselect(t(title), options, key=f"{key}.{field}", placeholder=t(placeholder),
+                                        format_func=status if field == "status" else str)
     return [r for r in records if all(not v or getattr(r, f) in v for f, v in chosen.items())]
 
 
 def table(records: list[RunRecord], finals: dict) -> None:
-    st.dataframe(summary_rows(records, finals), hide_index=True, width="stretch")
+    rows = [{t(COLUMN_KEYS[c]) if c in COLUMN_KEYS else c: status(v) if c == "status" else v for c, v in row.items()}
+            for row in summary_rows(records, finals)]
+    st.dataframe(rows, hide_index=True, width="stretch")
 
 
 @st.cache_resource(scope="session", on_release=lambda jobs: [job.stop() for job in jobs], show_spinner=False)

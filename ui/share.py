@@ -25,8 +25,10 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from metaviz import learners, tasks
+from metaviz.messages import KeyedError
 from metaviz.train import RunConfig
 from ui import state
+from ui.i18n import said, t
 
 SECTIONS = {"task": "task_config", "learner": "learner_config", "train": "train"}  # URL prefix -> RunConfig field
 CONTROL = ("lock", "hide", "lang")  # query parameters that are not part of the experiment
@@ -48,13 +50,16 @@ def encode(config: RunConfig) -> dict[str, str]:
 
 
 def decode(params: Mapping[str, str]) -> RunConfig:
-    """The RunConfig that ``params`` describe; ValueError naming the key for anything unusable."""
+    """The RunConfig that ``params`` describe; ValueError naming the key for anything unusable (with a
+    catalogue key where this module wrote the message: :mod:`metaviz.messages`)."""
     task = params.get("task", RunConfig.task)
     learner = params.get("learner", RunConfig.learner)
     if task not in tasks.available():
-        raise ValueError(f"task={task!r} is not a task family; choose one of {tasks.available()}")
+        raise KeyedError(f"task={task!r} is not a task family; choose one of {tasks.available()}",
+                         "ui_share.bad_task", task=repr(task), choices=str(tasks.available()))
     if learner not in learners.available():
-        raise ValueError(f"learner={learner!r} is not a meta-learner; choose one of {learners.available()}")
+        raise KeyedError(f"learner={learner!r} is not a meta-learner; choose one of {learners.available()}",
+                         "ui_share.bad_learner", learner=repr(learner), choices=str(learners.available()))
     sections: dict[str, dict[str, str]] = {p: {} for p in SECTIONS}
     for key, value in params.items():
         prefix, _, name = key.partition(".")
@@ -64,7 +69,8 @@ def decode(params: Mapping[str, str]) -> RunConfig:
     try:
         seed = int(params.get("seed", 0))
     except ValueError:
-        raise ValueError(f"seed={params['seed']!r} is not a whole number") from None
+        raise KeyedError(f"seed={params['seed']!r} is not a whole number", "ui_share.bad_seed",
+                         seed=repr(params["seed"])) from None
     parts = {attr: type(getattr(base, attr)).from_dict(sections[p]) for p, attr in SECTIONS.items()}
     return dataclasses.replace(base, seed=seed, **parts)
 
@@ -101,7 +107,7 @@ def restore() -> None:
     try:
         config = decode(params)
     except ValueError as error:
-        st.toast(f"The link's experiment could not be used: {error}", icon=":material/link_off:")
+        st.toast(t("ui_share.link_failed", error=said(error)), icon=":material/link_off:")
         return
     _apply(config)
 
@@ -138,11 +144,12 @@ def export_json(config: RunConfig) -> str:
 def import_json(data: bytes) -> RunConfig:
     """A RunConfig from an exported experiment file; ValueError with the reason otherwise."""
     if len(data) > 100_000:
-        raise ValueError("an experiment file is a few kB of JSON; this one is too large")
+        raise KeyedError("an experiment file is a few kB of JSON; this one is too large", "ui_share.too_large")
     try:
         return RunConfig.from_dict(json.loads(data))
     except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"not a MetaViz experiment file: {error}") from None
+        raise KeyedError(f"not a MetaViz experiment file: {error}", "ui_share.not_experiment",
+                         error=str(error)) from None
 
 
 def panel(config: RunConfig) -> RunConfig | None:
@@ -150,21 +157,20 @@ def panel(config: RunConfig) -> RunConfig | None:
     and import as JSON. Returns an imported config to switch to, if any."""
     keys = ["task", "learner", *(f"{p}.{f.name}" for p, attr in SECTIONS.items()
                                  for f, _ in type(getattr(config, attr)).ui_fields())]
-    lock = st.multiselect("Lock for students (read-only)", keys, default=[k for k in keys if locked(k)],
-                          key="share.lock", help="Students who open the link see these controls but cannot "
-                          "change them. train.* style patterns work in the URL too.")
-    hide = st.multiselect("Hide from students", keys, default=[k for k in keys if hidden(k)], key="share.hide")
+    lock = st.multiselect(t("ui_share.lock"), keys, default=[k for k in keys if locked(k)], key="share.lock",
+                          help=t("ui_share.lock_help"))
+    hide = st.multiselect(t("ui_share.hide"), keys, default=[k for k in keys if hidden(k)], key="share.hide")
     params = encode(config) | ({"lock": ",".join(lock)} if lock else {}) | ({"hide": ",".join(hide)} if hide else {})
     base = (st.context.url or "").split("?")[0]
 
     st.code(f"{base}?{urlencode(params, safe=',*')}", language=None, wrap_lines=True)
-    st.download_button("Export experiment (JSON)", export_json(config), mime="application/json",
+    st.download_button(t("ui_share.export"), export_json(config), mime="application/json",
                        file_name=f"{config.learner}-{config.task}.json", icon=":material/download:")
-    upload = st.file_uploader("Import an experiment (JSON)", type=["json"], key="share.import")
+    upload = st.file_uploader(t("ui_share.import"), type=["json"], key="share.import")
     if upload is not None and st.session_state.get("share.imported") != upload.file_id:
         st.session_state["share.imported"] = upload.file_id
         try:
             return import_json(upload.getvalue())
         except ValueError as error:
-            st.error(str(error))
+            st.error(said(error))
     return None

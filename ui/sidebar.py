@@ -6,20 +6,34 @@ import streamlit as st
 
 from metaviz.device import available_devices, device_label, leave_a_core_free
 from ui import i18n, state
+from ui.i18n import t
 
 leave_a_core_free()  # training shares this machine with the web server (and often the browser)
+
+
+def device_badge(label: str) -> str:
+    """The engine's device label (``cpu: 2 threads``, ``cuda: NVIDIA H100``) in the session's language: the
+    CPU's thread count is worded here, GPU names stay as they are."""
+    kind, _, rest = label.partition(":")
+    threads = rest.split()[0] if kind == "cpu" and rest.split() and rest.split()[0].isdigit() else None
+    if threads is None:
+        return label
+    return t("ui_sidebar.cpu_one") if threads == "1" else t("ui_sidebar.cpu_threads", n=threads)
 
 
 def sidebar() -> None:
     with st.sidebar:
         i18n.selector()
-        choices = ["auto", *available_devices()]
-        st.selectbox("Device", choices, key=state.DEVICE,
-                     help="auto picks CUDA, then Apple MPS, then the CPU. Applies to runs started from now.")
+        # option labels are looked up now: a format_func reading the session's language later (AppTest calls
+        # it outside the script run) would not find it
+        shown = {"auto": t("ui_sidebar.auto")} | {d: d for d in available_devices()}
+        st.selectbox(t("ui_sidebar.device"), list(shown), key=state.DEVICE, format_func=shown.__getitem__,
+                     help=t("ui_sidebar.device_help"))
         label = device_label(state.device())
         kind = label.split(":")[0]
-        st.badge(label, icon={"cuda": ":material/bolt:", "mps": ":material/bolt:"}.get(kind, ":material/memory:"),
+        st.badge(device_badge(label),
+                 icon={"cuda": ":material/bolt:", "mps": ":material/bolt:"}.get(kind, ":material/memory:"),
                  color="green" if kind != "cpu" else "blue")
-        st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=state.SEED,
-                        help="Seeds task sampling and network initialisation: same seed, same run.")
-        st.caption("MetaViz: meta-learning, live.")
+        st.number_input(t("ui_sidebar.seed"), min_value=0, max_value=2**31 - 1, step=1, key=state.SEED,
+                        help=t("ui_sidebar.seed_help"))
+        st.caption(t("ui_sidebar.tagline"))

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from metaviz.messages import run_message
+
 EXIT_STOPPED = 130  # the shell's code for "ended by SIGINT"
 
 ALIASES = {"task": "task_config", "learner": "learner_config", "test_task": "test_task_config"}
@@ -272,14 +274,14 @@ def _train(store, config, args: argparse.Namespace, group=None) -> int:
                 evaluation_due = isinstance(event, StepEvent) and (event.step % eval_every == 0
                                                                   or event.step == total)
                 if (stop.requested if group is None else agreed) and not evaluation_due and status == "running":
-                    recorder.close("stopped", "stopped by Ctrl-C")
+                    recorder.close("stopped", run_message("msg_run.stopped_ctrl_c"))
                     status = "stopped"
                     break
             if status == "running":  # train() ended without a DoneEvent (cannot happen today)
                 recorder.close("stopped")
                 status = "stopped"
         except KeyboardInterrupt:
-            recorder.close("stopped", "aborted by a second Ctrl-C; resumes from the last checkpoint",
+            recorder.close("stopped", run_message("msg_run.aborted"),
                            save_checkpoint=False)
             status = "stopped"
         except Exception as error:

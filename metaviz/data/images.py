@@ -33,10 +33,16 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from metaviz.messages import KeyedError
+
 SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # the only decoders Pillow may try (JPEG covers MPO)
 MAX_PIXELS = 40_000_000     # per image; larger is refused as a possible decompression bomb
 MAX_IMAGES = 50_000         # per folder, to keep memory bounded
+
+
+class ImageError(KeyedError):
+    """One image file that cannot be used; the message says why (see :mod:`metaviz.messages` for its key)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ def normalize(image: Image.Image) -> Image.Image:
 
 
 def open_image(data_or_path, max_pixels: int | None = None) -> Image.Image:
-    """Decode one image fully and :func:`normalize` it; raises ValueError (with the reason) for a file
+    """Decode one image fully and :func:`normalize` it; raises :class:`ImageError` (with the reason) for a file
     that is not a PNG/JPEG/GIF/BMP/WebP image, is corrupt or truncated, or declares more than
     ``max_pixels`` pixels (default :data:`MAX_PIXELS`), which is checked before any pixel is decoded."""
     limit = MAX_PIXELS if max_pixels is None else max_pixels
@@ -81,13 +87,16 @@ def open_image(data_or_path, max_pixels: int | None = None) -> Image.Image:
         try:
             with Image.open(data_or_path, formats=FORMATS) as img:
                 if img.width * img.height > limit:
-                    raise ValueError(f"{img.width}x{img.height} pixels is over the limit of {limit:,}")
+                    raise ImageError(f"{img.width}x{img.height} pixels is over the limit of {limit:,}",
+                                     "err_upload.image_pixels", width=str(img.width), height=str(img.height),
+                                     limit=f"{limit:,}")
                 img.load()  # decode now, inside the try: truncated or corrupt data fails here
                 return normalize(img)
         except Image.DecompressionBombError as error:
-            raise ValueError(f"declares too many pixels to decode safely ({error})") from error
+            raise ImageError(f"declares too many pixels to decode safely ({error})", "err_upload.image_bomb",
+                             error=str(error)) from error
         except (OSError, Image.DecompressionBombWarning, SyntaxError, EOFError) as error:
-            raise ValueError(f"not a readable image ({error})") from error
+            raise ImageError(f"not a readable image ({error})", "err_upload.unreadable", error=str(error)) from error
 
 
 def decode(data_or_path, size: int, rgb: bool, max_pixels: int | None = None) -> np.ndarray:

@@ -17,7 +17,9 @@ produced are counted while reading, since a zip bomb may lie about its sizes.
 Images are decoded by :func:`metaviz.data.images.open_image` (only PNG, JPEG,
 GIF, BMP and WebP decoders, a pixel limit checked before decoding, modes
 normalised). Anything that fails is listed in ``rejected`` with the file's name
-and the reason; one bad file never loses the others.
+and the reason; one bad file never loses the others. Errors, reasons and notes
+carry a catalogue key beside their English (:mod:`metaviz.messages`), so that the
+app can show them in its reader's language.
 
 Preprocessing (:class:`Preprocessing`, from the model's task config by
 :func:`preprocessing_for`) gives each image the exact form the model was
@@ -45,17 +47,20 @@ import re
 import stat
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from metaviz.data.images import SUFFIXES, open_image
+from metaviz.data.images import SUFFIXES, ImageError, open_image
+from metaviz.messages import KeyedError, Note
 
 
-class UploadError(ValueError):
-    """A whole input is refused (not a zip, too many entries, a missing path); the message says why."""
+class UploadError(KeyedError):
+    """A whole input is refused (not a zip, too many entries, a missing path, an empty support set, a model
+    that does not classify images); the message says why. One refused image is an
+    :class:`~metaviz.data.images.ImageError`."""
 
 
 @dataclass(frozen=True)
@@ -130,12 +135,14 @@ def preprocessing_for(config) -> Preprocessing:
 
     cls = tasks.get(task)
     if cls.kind != "classification":
-        raise ValueError(f"this model was meta-trained on {cls.title or task}, a regression task: it cannot "
-                         "classify images. Choose a model meta-trained on Omniglot, digits or an image folder")
+        raise UploadError(f"this model was meta-trained on {cls.title or task}, a regression task: it cannot "
+                          "classify images. Choose a model meta-trained on Omniglot, digits or an image folder",
+                          "err_upload.regression_model", task=cls.title or task)
     shape = cls(tc).in_shape
     if len(shape) != 3 or shape[0] not in (1, 3) or shape[1] != shape[2]:
-        raise ValueError(f"this model was meta-trained on {cls.title or task}, whose inputs ({shape}) are not "
-                         "images: choose a model meta-trained on Omniglot, digits or an image folder")
+        raise UploadError(f"this model was meta-trained on {cls.title or task}, whose inputs ({shape}) are not "
+                          "images: choose a model meta-trained on Omniglot, digits or an image folder",
+                          "err_upload.not_image_model", task=cls.title or task, shape=str(shape))
     return Preprocessing(shape[1], shape[0], ink=False, source=cls.title or task)
 
 
@@ -152,13 +159,22 @@ class Example:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A file that was not taken, and why."""
+    """A file that was not taken, and why: ``reason`` in English, and optionally its catalogue ``key`` and
+    ``params`` (:mod:`metaviz.messages`)."""
 
     file: str
     reason: str
+    key: str | None = field(default=None, compare=False)
+    params: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}: {self.reason}"
+
+    @classmethod
+    def of(cls, file: str, error: Exception, prefix: str = "") -> Rejected:
+        """``file`` refused for ``error`` (its message without ``prefix``), keeping the error's key."""
+        return cls(file, str(error).removeprefix(prefix), getattr(error, "key", None),
+                   dict(getattr(error, "params", {})))
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,7 +199,8 @@ class SupportSet:
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """images [M, C, S, S] float32 and labels [M] int64 (the index of the class in ``names``)."""
         if not len(self):
-            raise ValueError("the support set is empty: add images to at least two classes")
+            raise UploadError("the support set is empty: add images to at least two classes",
+                              "err_upload.empty_support")
         x = np.stack([e.image for v in self.classes.values() for e in v]).astype(np.float32)
         y = np.concatenate([np.full(len(v), i, np.int64) for i, v in enumerate(self.classes.values())])
         return x, y
@@ -202,11 +219,13 @@ class SupportSet:
         total = len(self)
         for name, examples in other.classes.items():
             if name not in classes and len(classes) >= limits.max_classes:
-                rejected.append(Rejected(f"class {name!r}", f"over the limit of {limits.max_classes} classes"))
+                rejected.append(Rejected(f"class {name!r}", f"over the limit of {limits.max_classes} classes",
+                                         "err_upload.too_many_classes", dict(limit=str(limits.max_classes))))
                 continue
             for e in examples:
                 if total >= limits.max_files:
-                    rejected.append(Rejected(e.name, f"over the limit of {limits.max_files} images"))
+                    rejected.append(Rejected(e.name, f"over the limit of {limits.max_files} images",
+                                             "err_upload.too_many_images", dict(limit=str(limits.max_files))))
                     continue
                 classes.setdefault(name, []).append(e)
                 total += 1
@@ -225,7 +244,7 @@ class QuerySet:
     def arrays(self) -> np.ndarray:
         """images [Q, C, S, S] float32."""
         if not self.examples:
-            raise ValueError("there are no query images: add at least one")
+            raise UploadError("there are no query images: add at least one", "err_upload.no_queries")
         return np.stack([e.image for e in self.examples]).astype(np.float32)
 
 
@@ -261,7 +280,7 @@ def preprocess(img: Image.Image, spec: Preprocessing) -> np.ndarray:
         resample = Image.Resampling.BOX if spec.flat else Image.Resampling.LANCZOS
         array = np.asarray(grey.resize(size, resample), dtype=np.float32)[None] / 255.0
         if array.max() < 0.1:
-            raise ValueError("blank: no strokes found (the image is all paper)")
+            raise ImageError("blank: no strokes found (the image is all paper)", "err_upload.blank")
         return array
     out = img.convert("RGB" if spec.channels == 3 else "L").resize(size, Image.Resampling.LANCZOS)
     array = np.asarray(out, dtype=np.float32) / 255.0
@@ -269,9 +288,10 @@ def preprocess(img: Image.Image, spec: Preprocessing) -> np.ndarray:
 
 
 def example_from_bytes(name: str, data: bytes, spec: Preprocessing, limits: Limits = LIMITS) -> Example:
-    """One image file -> :class:`Example`; raises ValueError with the reason (not naming the file)."""
+    """One image file -> :class:`Example`; raises :class:`ImageError` with the reason (not naming the file)."""
     if len(data) > limits.max_file_bytes:
-        raise ValueError(f"{len(data):,} bytes is over the limit of {limits.max_file_bytes:,} per file")
+        raise ImageError(f"{len(data):,} bytes is over the limit of {limits.max_file_bytes:,} per file",
+                         "err_upload.file_too_big", size=f"{len(data):,}", limit=f"{limits.max_file_bytes:,}")
     img = open_image(io.BytesIO(data), limits.max_image_pixels)
     return Example(name, preprocess(img, spec), _preview(img), img.width * img.height)
 
@@ -288,7 +308,8 @@ def drawing_png(rgba: np.ndarray) -> bytes:
 
 
 def example_from_drawing(name: str, rgba: np.ndarray, spec: Preprocessing) -> Example:
-    """A canvas drawing (see :func:`drawing_png`) -> :class:`Example`; raises ValueError for a blank one."""
+    """A canvas drawing (see :func:`drawing_png`) -> :class:`Example`; raises :class:`ImageError` for a blank
+    one."""
     return example_from_bytes(name, drawing_png(rgba), spec)
 
 
@@ -302,9 +323,11 @@ class _Budget:
 
     def take(self, name: str, data: bytes, spec: Preprocessing) -> Example:
         if self.files >= self.limits.max_files:
-            raise ValueError(f"over the limit of {self.limits.max_files} images per upload")
+            raise ImageError(f"over the limit of {self.limits.max_files} images per upload",
+                             "err_upload.too_many_files", limit=str(self.limits.max_files))
         if self.pixels >= self.limits.max_total_pixels:
-            raise ValueError(f"over the limit of {self.limits.max_total_pixels:,} pixels per upload")
+            raise ImageError(f"over the limit of {self.limits.max_total_pixels:,} pixels per upload",
+                             "err_upload.too_many_pixels", limit=f"{self.limits.max_total_pixels:,}")
         self.files += 1
         example = example_from_bytes(name, data, spec, self.limits)
         self.pixels += example.pixels
@@ -323,8 +346,14 @@ def _is_hidden(parts: Sequence[str]) -> bool:
 def _ignored_note(names: list[str], where: str) -> tuple[str, ...]:
     if not names:
         return ()
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    return (f"ignored {len(names)} file(s) in {where} that are not PNG, JPEG, GIF, BMP or WebP images: {shown}",)
+    listed = ", ".join(names[:5])
+    more = len(names) - 5
+    shown = listed + (f" and {more} more" if more > 0 else "")
+    text = f"ignored {len(names)} file(s) in {where} that are not PNG, JPEG, GIF, BMP or WebP images: {shown}"
+    if more > 0:
+        return (Note(text, "err_upload.ignored_more", count=str(len(names)), where=where, names=listed,
+                     more=str(more)),)
+    return (Note(text, "err_upload.ignored", count=str(len(names)), where=where, names=listed),)
 
 
 _UNSAFE = re.compile(r"^([/\\]|[A-Za-z]:)")
@@ -336,22 +365,26 @@ def _zip_entries(source: bytes | Path, label: str, limits: Limits, rejected: lis
     (unsafe, too big, corrupt, encrypted) or ``ignored`` (not images)."""
     size = len(source) if isinstance(source, bytes) else source.stat().st_size
     if size > limits.max_archive_bytes:
-        raise UploadError(f"{label}: {size:,} bytes is over the limit of {limits.max_archive_bytes:,} per zip file")
+        raise UploadError(f"{label}: {size:,} bytes is over the limit of {limits.max_archive_bytes:,} per zip file",
+                          "err_upload.zip_too_big", size=f"{size:,}", limit=f"{limits.max_archive_bytes:,}")
     try:
         archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
     except (zipfile.BadZipFile, OSError) as error:
-        raise UploadError(f"{label}: not a readable zip file ({error})") from error
+        raise UploadError(f"{label}: not a readable zip file ({error})", "err_upload.not_zip",
+                          error=str(error)) from error
     with archive:
         infos = archive.infolist()
         if len(infos) > limits.max_zip_entries:
             raise UploadError(f"{label}: {len(infos):,} entries is over the limit of {limits.max_zip_entries:,} "
-                              "per zip file; split it into smaller zips")
+                              "per zip file; split it into smaller zips", "err_upload.zip_entries",
+                              count=f"{len(infos):,}", limit=f"{limits.max_zip_entries:,}")
         budget = limits.max_zip_bytes  # uncompressed bytes this zip may still produce
         for info in infos:
             name = info.filename
             where = f"{label}:{name}"
             if _UNSAFE.match(name) or "\x00" in name or ".." in re.split(r"[/\\]", name):
-                rejected.append(Rejected(where, "unsafe path in the zip (absolute or with '..'): refused"))
+                rejected.append(Rejected(where, "unsafe path in the zip (absolute or with '..'): refused",
+                                         "err_upload.unsafe_path"))
                 continue
             parts = [p for p in name.replace("\\", "/").split("/") if p]
             if info.is_dir() or not parts or _is_hidden(parts):
@@ -360,26 +393,29 @@ def _zip_entries(source: bytes | Path, label: str, limits: Limits, rejected: lis
                 ignored.append(name)
                 continue
             if info.flag_bits & 0x1:
-                rejected.append(Rejected(where, "encrypted zip entries are not supported"))
+                rejected.append(Rejected(where, "encrypted zip entries are not supported", "err_upload.encrypted"))
                 continue
             if info.file_size > limits.max_file_bytes:
                 rejected.append(Rejected(where, f"declares {info.file_size:,} bytes uncompressed, over the limit "
-                                                f"of {limits.max_file_bytes:,} per file"))
+                                                f"of {limits.max_file_bytes:,} per file", "err_upload.entry_too_big",
+                                         dict(size=f"{info.file_size:,}", limit=f"{limits.max_file_bytes:,}")))
                 continue
             if info.file_size > budget:
                 rejected.append(Rejected(where, f"the zip's images add up to more than {limits.max_zip_bytes:,} "
-                                                "bytes uncompressed (zip bomb?): the rest is refused"))
+                                                "bytes uncompressed (zip bomb?): the rest is refused",
+                                         "err_upload.zip_bomb", dict(limit=f"{limits.max_zip_bytes:,}")))
                 budget = 0
                 continue
             cap = min(limits.max_file_bytes, budget)
             try:
                 data = _read_capped(archive, info, cap)
             except ValueError as error:
-                rejected.append(Rejected(where, str(error)))
+                rejected.append(Rejected.of(where, error))
                 budget -= min(cap, budget)
                 continue
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:
-                rejected.append(Rejected(where, f"corrupt zip entry ({error})"))
+                rejected.append(Rejected(where, f"corrupt zip entry ({error})", "err_upload.corrupt_entry",
+                                         dict(error=str(error))))
                 continue
             budget -= len(data)
             yield "/".join(parts), data
@@ -393,8 +429,9 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> b
         while chunk := f.read(65536):
             total += len(chunk)
             if total > cap:
-                raise ValueError(f"decompresses to more than {cap:,} bytes although it declares "
-                                 f"{info.file_size:,} (zip bomb?): refused")
+                raise ImageError(f"decompresses to more than {cap:,} bytes although it declares "
+                                 f"{info.file_size:,} (zip bomb?): refused", "err_upload.zip_bomb_entry",
+                                 cap=f"{cap:,}", declared=f"{info.file_size:,}")
             chunks.append(chunk)
     return b"".join(chunks)
 
@@ -438,12 +475,13 @@ def _by_class(entries: Sequence[tuple[str, bytes]], others: Sequence[str], rejec
         rest = path.split("/")[strip:]
         if len(rest) < 2:
             rejected.append(Rejected(f"{prefix}{path}", "not inside a class folder: put each class's images in a "
-                                                        "folder named after the class"))
+                                                        "folder named after the class", "err_upload.no_class_folder"))
             continue
         groups.setdefault(rest[0], []).append((f"{prefix}{path}", data))
     empty = sorted({p.split("/")[strip:][0] for p in others if len(p.split("/")[strip:]) >= 2} - set(groups))
     for name in empty:
-        rejected.append(Rejected(f"class {name!r}", "has no images (its folder holds only other files)"))
+        rejected.append(Rejected(f"class {name!r}", "has no images (its folder holds only other files)",
+                                 "err_upload.empty_folder"))
     return groups
 
 
@@ -460,25 +498,31 @@ def ingest_classes(files: Mapping[str, Sequence[tuple[str, bytes]]], spec: Prepr
     for raw_name, items in files.items():
         name = " ".join(str(raw_name).split())[:60]
         if not name:
-            rejected.append(Rejected(f"{len(items)} file(s) without a class name", "give the class a name"))
+            rejected.append(Rejected(f"{len(items)} file(s) without a class name", "give the class a name",
+                                     "err_upload.no_class_name"))
             continue
         if len(classes) >= limits.max_classes and name not in classes:
-            rejected.append(Rejected(f"class {name!r}", f"over the limit of {limits.max_classes} classes"))
+            rejected.append(Rejected(f"class {name!r}", f"over the limit of {limits.max_classes} classes",
+                                     "err_upload.too_many_classes", dict(limit=str(limits.max_classes))))
             continue
         kept = []
         for file_name, data in items:
             if not _is_image(file_name):
-                rejected.append(Rejected(file_name, "not a PNG, JPEG, GIF, BMP or WebP file (by its name)"))
+                rejected.append(Rejected(file_name, "not a PNG, JPEG, GIF, BMP or WebP file (by its name)",
+                                         "err_upload.not_image"))
                 continue
             try:
                 kept.append(budget.take(file_name, data, spec))
             except ValueError as error:
-                rejected.append(Rejected(file_name, str(error)))
+                rejected.append(Rejected.of(file_name, error))
         if kept:
             classes[name] = classes.get(name, ()) + tuple(kept)
+        elif name not in classes and items:
+            rejected.append(Rejected(f"class {name!r}", f"has no usable images (its {len(items)} file(s) were "
+                                     "rejected)", "err_upload.class_unusable", dict(count=str(len(items)))))
         elif name not in classes:
-            what = f"its {len(items)} file(s) were rejected" if items else "no files were given"
-            rejected.append(Rejected(f"class {name!r}", f"has no usable images ({what})"))
+            rejected.append(Rejected(f"class {name!r}", "has no usable images (no files were given)",
+                                     "err_upload.class_no_files"))
     return SupportSet(classes, tuple(rejected))
 
 
@@ -558,16 +602,17 @@ def ingest_queries(source: str | Path | bytes | Sequence[tuple[str, bytes]], spe
                 try:
                     entries += [(f"{name}:{q}", d) for q, d in _zip_entries(data, name, limits, rejected, ignored)]
                 except UploadError as error:
-                    rejected.append(Rejected(name, str(error).removeprefix(f"{name}: ")))
+                    rejected.append(Rejected.of(name, error, prefix=f"{name}: "))
             else:
-                rejected.append(Rejected(name, "not a PNG, JPEG, GIF, BMP or WebP file (by its name)"))
+                rejected.append(Rejected(name, "not a PNG, JPEG, GIF, BMP or WebP file (by its name)",
+                                         "err_upload.not_image"))
     budget = _Budget(limits)
     examples = []
     for name, data in sorted(entries, key=lambda e: e[0]):
         try:
             examples.append(budget.take(name, data, spec))
         except ValueError as error:
-            rejected.append(Rejected(name, str(error)))
+            rejected.append(Rejected.of(name, error))
     return QuerySet(tuple(examples), tuple(rejected), _ignored_note(ignored, label))
 
 
@@ -579,6 +624,6 @@ def ingest_any_support(uploads: Sequence[tuple[str, bytes]], spec: Preprocessing
         try:
             out = out.merged(ingest_zip(data, spec, limits, label=name), limits)
         except UploadError as error:
-            out = out.merged(SupportSet({}, (Rejected(name, str(error).removeprefix(f"{name}: ")),)), limits)
+            out = out.merged(SupportSet({}, (Rejected.of(name, error, prefix=f"{name}: "),)), limits)
     return out
 

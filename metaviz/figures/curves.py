@@ -1,4 +1,8 @@
-"""Training curves: meta-train and meta-validation loss over meta-iterations."""
+"""Training curves: meta-train and meta-validation loss over meta-iterations.
+
+Every builder takes ``text``, a mapping of its words (title, axis titles, legend names) to override the English
+defaults listed in its ``TEXT`` entry, so that the app can draw them in the reader's language.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,23 @@ from scipy.signal import lfilter
 from metaviz.figures.theme import axis, figure, learner_color
 
 MAX_POINTS = 600  # a live chart redraws every tick; keep it small
+
+TEXT: dict[str, dict[str, str]] = {
+    "loss": dict(title="Loss", x="meta-iteration", y="loss", train="meta-train (smoothed)",
+                 val="meta-val (after adaptation)", test="meta-test, shifted (after adaptation)",
+                 baseline_train="baseline train (smoothed)", baseline_val="baseline val (after fine-tune)",
+                 baseline_test="baseline meta-test (after fine-tune)"),
+    "accuracy": dict(title="Held-out accuracy", x="meta-iteration", y="query accuracy", val="meta-val",
+                     test="meta-test", baseline_val="baseline val", baseline_test="baseline meta-test",
+                     chance="chance (1/{n})"),
+    "steps": dict(title="Adaptation on held-out tasks", x="inner gradient steps at test time",
+                  y_loss="held-out query loss", y_log="held-out query loss (log)",
+                  y_accuracy="held-out query accuracy", baseline="pretrained"),
+}
+
+
+def _text(kind: str, text: Mapping[str, str] | None) -> dict[str, str]:
+    return {**TEXT[kind], **(text or {})}
 
 
 def decimate(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -42,18 +63,19 @@ def ema(values: np.ndarray, weight: float = 0.9) -> np.ndarray:
 
 
 def loss_curves(train: Mapping[str, np.ndarray], evals: Mapping[str, np.ndarray], learner: str,
-                uirevision: str = "loss-curves", log_y: bool = True) -> go.Figure:
+                uirevision: str = "loss-curves", log_y: bool = True,
+                text: Mapping[str, str] | None = None) -> go.Figure:
     """Meta-train loss (smoothed) and held-out losses over meta-iterations.
 
     ``train`` holds ``step``, ``loss``, ``baseline_loss``; ``evals`` holds ``step`` and
     ``val_loss``, ``baseline_val_loss``, ``test_loss``, ``baseline_test_loss`` (NaN where absent)."""
-    series = [(train, "loss", learner, "meta-train (smoothed)", "lines", None, 0.8),
-              (evals, "val_loss", learner, "meta-val (after adaptation)", "lines+markers", None, 1.0),
-              (evals, "test_loss", learner, "meta-test, shifted (after adaptation)", "lines+markers", "dash", 1.0),
-              (train, "baseline_loss", "pretrained", "baseline train (smoothed)", "lines", "dot", 0.8),
-              (evals, "baseline_val_loss", "pretrained", "baseline val (after fine-tune)", "lines+markers", "dot", 1.0),
-              (evals, "baseline_test_loss", "pretrained", "baseline meta-test (after fine-tune)", "lines+markers",
-               "dashdot", 1.0)]
+    w = _text("loss", text)
+    series = [(train, "loss", learner, w["train"], "lines", None, 0.8),
+              (evals, "val_loss", learner, w["val"], "lines+markers", None, 1.0),
+              (evals, "test_loss", learner, w["test"], "lines+markers", "dash", 1.0),
+              (train, "baseline_loss", "pretrained", w["baseline_train"], "lines", "dot", 0.8),
+              (evals, "baseline_val_loss", "pretrained", w["baseline_val"], "lines+markers", "dot", 1.0),
+              (evals, "baseline_test_loss", "pretrained", w["baseline_test"], "lines+markers", "dashdot", 1.0)]
     traces = []
     for data, key, name, label, mode, dash, opacity in series:
         steps, values = np.asarray(data.get("step", [])), np.asarray(data.get(key, []), float)
@@ -66,40 +88,45 @@ def loss_curves(train: Mapping[str, np.ndarray], evals: Mapping[str, np.ndarray]
                            line=dict(color=learner_color(name), dash=dash, width=2), marker=dict(size=5)))
     # a log axis silently drops values <= 0 (a CNP's Gaussian NLL can be negative): fall back to linear
     positive = all(np.nanmin(t["y"]) > 0 for t in traces if np.isfinite(t["y"]).any())
-    return figure(traces, title="Loss", uirevision=uirevision, xaxis=axis("meta-iteration"),
-                  yaxis=axis("loss", type="log" if log_y and positive else "linear"))
+    return figure(traces, title=w["title"], uirevision=uirevision, xaxis=axis(w["x"]),
+                  yaxis=axis(w["y"], type="log" if log_y and positive else "linear"))
 
 
 def accuracy_curves(evals: Mapping[str, np.ndarray], learner: str, n_way: int,
-                    uirevision: str = "accuracy-curves") -> go.Figure:
+                    uirevision: str = "accuracy-curves", text: Mapping[str, str] | None = None) -> go.Figure:
     """Held-out query accuracy over meta-iterations, with chance level (1 / N) drawn."""
-    series = [("val_accuracy", learner, "meta-val", None), ("test_accuracy", learner, "meta-test", "dash"),
-              ("baseline_val_accuracy", "pretrained", "baseline val", "dot"),
-              ("baseline_test_accuracy", "pretrained", "baseline meta-test", "dashdot")]
+    w = _text("accuracy", text)
+    series = [("val_accuracy", learner, w["val"], None), ("test_accuracy", learner, w["test"], "dash"),
+              ("baseline_val_accuracy", "pretrained", w["baseline_val"], "dot"),
+              ("baseline_test_accuracy", "pretrained", w["baseline_test"], "dashdot")]
     steps = np.asarray(evals.get("step", []))
     traces = [dict(type="scatter", x=steps, y=np.asarray(evals[key]), mode="lines+markers", name=label,
                    line=dict(color=learner_color(name), dash=dash))
               for key, name, label, dash in series if key in evals and not np.all(np.isnan(evals[key]))]
     if len(steps):
         traces.append(dict(type="scatter", x=[steps[0], steps[-1]], y=[1 / n_way] * 2, mode="lines",
-                           name=f"chance (1/{n_way})", line=dict(color="#adb5bd", dash="dot", width=1)))
-    return figure(traces, title="Held-out accuracy", uirevision=uirevision, xaxis=axis("meta-iteration"),
-                  yaxis=axis("query accuracy", range=[0, 1.02]))
+                           name=w["chance"].format(n=n_way), line=dict(color="#adb5bd", dash="dot", width=1)))
+    return figure(traces, title=w["title"], uirevision=uirevision, xaxis=axis(w["x"]),
+                  yaxis=axis(w["y"], range=[0, 1.02]))
 
 
 def steps_curve(curve: np.ndarray, baseline_curve: np.ndarray | None, learner: str, metric: str = "loss",
-                uirevision: str = "steps-curve") -> go.Figure:
-    """Held-out query loss (or accuracy) against the number of inner steps at test time (MAML paper, fig. 3)."""
-    traces = [dict(type="scatter", x=np.arange(len(values)), y=values, mode="lines+markers", name=name,
+                uirevision: str = "steps-curve", text: Mapping[str, str] | None = None) -> go.Figure:
+    """Held-out query loss (or accuracy) against the number of inner steps at test time (MAML paper, fig. 3).
+
+    The learner's trace is named ``learner`` unless ``text`` names it (``learner=...``)."""
+    w = _text("steps", text)
+    shown = {learner: w.get("learner", learner), "pretrained": w["baseline"]}
+    traces = [dict(type="scatter", x=np.arange(len(values)), y=values, mode="lines+markers", name=shown[name],
                    line=dict(color=learner_color(name), dash="dot" if name == "pretrained" else None))
               for name, values in ((learner, curve), ("pretrained", baseline_curve)) if values is not None]
-    yaxis = axis(f"held-out query {metric}", rangemode="tozero")
+    yaxis = axis(w["y_loss"] if metric == "loss" else f"held-out query {metric}", rangemode="tozero")
     values = np.concatenate([np.asarray(t["y"], float) for t in traces]) if traces else np.zeros(0)
     finite = values[np.isfinite(values) & (values > 0)]
     if metric == "loss" and finite.size and finite.max() > 100 * finite.min():
         # a learner whose steps overshoot (Meta-SGD past its trained steps) would flatten the rest
-        yaxis = axis("held-out query loss (log)", type="log")
+        yaxis = axis(w["y_log"], type="log")
     if metric == "accuracy":
-        yaxis = axis("held-out query accuracy", range=[0, 1.02])
-    return figure(traces, title="Adaptation on held-out tasks", height=300, uirevision=uirevision,
-                  xaxis=axis("inner gradient steps at test time", dtick=1), yaxis=yaxis)
+        yaxis = axis(w["y_accuracy"], range=[0, 1.02])
+    return figure(traces, title=w["title"], height=300, uirevision=uirevision,
+                  xaxis=axis(w["x"], dtick=1), yaxis=yaxis)

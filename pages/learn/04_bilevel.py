@@ -7,7 +7,7 @@ from metaviz.analysis.lessons import maml_gradient_parts
 from metaviz.analysis.toy import PRESETS, ToyConfig, toy_surface, toy_update
 from metaviz.figures.landscape import toy_figure
 from metaviz.figures.lessons import gradient_parts_figure
-from ui import lesson, state
+from ui import lesson, state, words
 from ui.i18n import t
 from ui.router import ensure_router
 
@@ -40,7 +40,7 @@ preset = c1.selectbox(t("l4.preset"), list(PRESETS), format_func=lambda p: t(PRE
 inner_lr = c2.slider(t("l4.inner_lr"), 0.05, 0.45, 0.2, 0.05, key="learn-4-lr")
 inner_steps = c3.slider(t("l4.inner_steps"), 1, 5, 1, key="learn-4-steps")
 surface, update = toy(preset, round(inner_lr, 2), inner_steps)
-fig = lesson.relabel(toy_figure(surface, update), title=t("l4.figure_title"))
+fig = lesson.relabel(toy_figure(surface, update, text=words.toy()), title=t("l4.figure_title"))
 st.plotly_chart(fig, key="learn-4-figure")
 rows = [t("l4.task", i=1), t("l4.task", i=2), t("l4.mean")]
 first = [*update.per_task["fomaml"], update.gradient["fomaml"]]

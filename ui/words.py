@@ -1,0 +1,144 @@
+"""The analysis pages' words in the session's language: the ``text=`` (and ``names=``) overrides of the figure
+builders they draw with (Adaptation, Loss Landscape, Embedding Space), the state of a run, what a loss landscape
+shows and the scores of an embedding picture.
+
+The figure builders in ``metaviz.figures`` keep English defaults for the engine's own users; each function here
+returns the catalogue's version of one builder's ``TEXT`` entry, so the builders fill the placeholders themselves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from metaviz import learners
+from ui.i18n import t
+
+if TYPE_CHECKING:  # annotations only
+    from metaviz.analysis.embedding import EmbeddingResult
+    from metaviz.analysis.landscape import LandscapeConfig
+    from metaviz.train import RunConfig
+
+STATUS = {"idle": "pg_adapt.status_idle", "starting": "pg_adapt.status_starting",
+          "queued": "pg_adapt.status_queued", "running": "pg_adapt.status_running",
+          "stepping": "pg_adapt.status_stepping", "paused": "pg_adapt.status_paused", "done": "pg_adapt.status_done",
+          "diverged": "pg_adapt.status_diverged", "error": "pg_adapt.status_error",
+          "limited": "pg_adapt.status_limited"}
+
+
+def status(code: str) -> str:
+    """A run's status (``metaviz.worker.Snapshot.status``) in words; an unknown one as it is."""
+    return t(STATUS[code]) if code in STATUS else code
+
+
+# ---- metaviz.figures.adaptation ---------------------------------------------------------------------------
+
+def learner_names() -> dict[str, str]:
+    """Short legend names of the learners whose English one (``TITLES``) has words in it."""
+    return {"pretrained": t("fig_adapt.name_pretrained"), "scratch": t("fig_adapt.name_scratch"),
+            "learned_optimizer": t("fig_adapt.name_learned_optimizer"), "matching": t("fig_adapt.name_matching"),
+            "siamese": t("fig_adapt.name_siamese"), "sequence": t("fig_adapt.name_sequence")}
+
+
+def fit() -> dict[str, str]:
+    return dict(panel=t("fig_adapt.fit_panel"), truth=t("fig_adapt.fit_truth"), before=t("fig_adapt.fit_before"),
+                between=t("fig_adapt.fit_between"), after=t("fig_adapt.fit_after"),
+                after_one=t("fig_adapt.fit_after_one"), support=t("fig_adapt.fit_support"))
+
+
+def steps() -> dict[str, str]:
+    return dict(title_loss=t("fig_adapt.steps_title_loss"), title_accuracy=t("fig_adapt.steps_title_accuracy"),
+                x=t("fig_adapt.steps_x"), y_loss=t("fig_adapt.steps_y_loss"),
+                y_accuracy=t("fig_adapt.steps_y_accuracy"), chance=t("fig_adapt.chance"))
+
+
+def by_shots() -> dict[str, str]:
+    return dict(title=t("fig_adapt.by_shots_title"), shot=t("fig_adapt.shot"), x=t("fig_adapt.inner_steps"),
+                y=t("fig_adapt.query_accuracy"), chance=t("fig_adapt.chance"))
+
+
+def shots() -> dict[str, str]:
+    return dict(title=t("fig_adapt.shots_title"), title_one=t("fig_adapt.shots_title_one"),
+                x=t("fig_adapt.shots_x"), y=t("fig_adapt.query_accuracy"), chance=t("fig_adapt.chance"))
+
+
+def layers() -> dict[str, str]:
+    return dict(title=t("fig_adapt.layers_title"), left=t("fig_adapt.layers_left"),
+                right=t("fig_adapt.layers_right"), x=t("fig_adapt.inner_steps"))
+
+
+def overfit() -> dict[str, str]:
+    return dict(title=t("fig_adapt.overfit_title"), train=t("fig_adapt.overfit_train"),
+                heldout=t("fig_adapt.overfit_heldout"), x=t("fig_adapt.meta_iteration"),
+                y_loss=t("fig_adapt.overfit_y_loss"), y_accuracy=t("fig_adapt.overfit_y_accuracy"))
+
+
+# ---- metaviz.figures.landscape ----------------------------------------------------------------------------
+
+def loss_label(run: RunConfig, lconfig: LandscapeConfig) -> str:
+    """What the landscape's loss is, in words (:func:`metaviz.analysis.landscape.describe` in the session's
+    language: a test keeps the two in step)."""
+    which = t("fig_landscape.which_one") if lconfig.task >= 0 else t("fig_landscape.which_mean", n=lconfig.n_tasks)
+    if lconfig.loss == "pre":
+        return t("fig_landscape.label_pre", which=which)
+    cls = learners.get(run.learner)
+    if not cls.meta_trains or cls.family == "baseline":
+        return t("fig_landscape.label_task", learner=run.learner, which=which)
+    how = "fig_landscape.label_inner" if cls.has_inner_loop else "fig_landscape.label_support"
+    return t(how, learner=run.learner, which=which)
+
+
+def landscape(run: RunConfig, lconfig: LandscapeConfig) -> dict[str, str]:
+    return dict(title=loss_label(run, lconfig), loss=t("fig_landscape.loss"), outer=t("fig_landscape.outer_full"),
+                centre=t("fig_landscape.centre"), pc1=t("fig_landscape.pc1"), pc2=t("fig_landscape.pc2"),
+                d1=t("fig_landscape.d1"), d2=t("fig_landscape.d2"), meta_iteration=t("fig_landscape.meta_iteration"),
+                inner_step=t("fig_landscape.inner_step"), inner=t("fig_landscape.inner"),
+                hover=t("fig_landscape.hover"), hover_share=t("fig_landscape.hover_share"))
+
+
+def path_loss() -> dict[str, str]:
+    return dict(title=t("fig_landscape.paths_title"), outer=t("fig_landscape.outer"), real=t("fig_landscape.real"),
+                plane=t("fig_landscape.on_plane"), x=t("fig_landscape.meta_iteration"), y=t("fig_landscape.outer"),
+                x2=t("fig_landscape.inner_step"), y2=t("fig_landscape.inner_loops"), inner=t("fig_landscape.inner"))
+
+
+def toy() -> dict[str, str]:
+    return dict(title=t("fig_landscape.toy_title"), meta=t("fig_landscape.toy_meta"),
+                joint=t("fig_landscape.toy_joint"), task_loss=t("fig_landscape.toy_task_loss"),
+                task_minimum=t("fig_landscape.toy_task_minimum"), inner=t("fig_landscape.toy_inner"),
+                inner_one=t("fig_landscape.toy_inner_one"), maml=t("fig_landscape.toy_maml"),
+                fomaml=t("fig_landscape.toy_fomaml"), reptile=t("fig_landscape.toy_reptile"),
+                second=t("fig_landscape.toy_second"), theta=t("fig_landscape.toy_theta"),
+                x=t("fig_landscape.toy_x"), y=t("fig_landscape.toy_y"), grid=t("fig_landscape.toy_grid"))
+
+
+# ---- metaviz.figures.embedding ----------------------------------------------------------------------------
+
+ROLES = {"support": "fig_embedding.support", "query": "fig_embedding.query", "prototype": "fig_embedding.prototype"}
+
+
+def role(name: str) -> str:
+    """A point's role (support, query, prototype) in words."""
+    return t(ROLES[name]) if name in ROLES else name
+
+
+def embedding() -> dict[str, str]:
+    return dict(legend_support=t("fig_embedding.support"), legend_query=t("fig_embedding.query"),
+                legend_prototype=t("fig_embedding.legend_prototype"), support=t("fig_embedding.support"),
+                query=t("fig_embedding.query"), prototype=t("fig_embedding.prototype"),
+                hover=t("fig_embedding.hover"), regions=t("fig_embedding.regions"),
+                wrong=t("fig_embedding.wrong"), pc=t("fig_embedding.pc"), tsne=t("fig_embedding.tsne"))
+
+
+def accuracy() -> dict[str, str]:
+    return dict(full=t("fig_embedding.full"), plane=t("fig_embedding.plane"), own=t("fig_embedding.own"),
+                full_own=t("fig_embedding.full_own"), chance=t("fig_embedding.chance"),
+                x=t("fig_embedding.meta_iteration"), y=t("fig_embedding.query_accuracy"))
+
+
+def scores(result: EmbeddingResult, learner: str) -> list[tuple[str, float, str]]:
+    """(name, value, explanation) of each score ``result`` has (:meth:`EmbeddingResult.scores`, in words)."""
+    rows = [(t("fig_embedding.full_score"), result.accuracy, t("fig_embedding.full_help")),
+            (t("fig_embedding.plane_score"), result.plane_accuracy, t("fig_embedding.plane_help")),
+            (t("fig_embedding.agree_score"), result.agreement, t("fig_embedding.agree_help")),
+            (t("fig_embedding.own_score", learner=learner), result.learner_accuracy, t("fig_embedding.own_help"))]
+    return [row for row in rows if row[1] is not None]
