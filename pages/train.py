@@ -7,7 +7,7 @@ import streamlit as st
 from metaviz import learners, tasks
 from ui import code, controls, forms, run_view, share, state
 from ui.i18n import t, title
-from ui.live import live_panel
+from ui.live import SLOW_REFRESH_SECONDS, live_panel
 from ui.router import ensure_router
 from ui.worker import session_worker
 
@@ -69,11 +69,13 @@ with setup:
 
 with live:
 
-    def render(s):
-        run_view.status_row(s)
-        run_view.curves(s)
-        run_view.adaptation(s)
-
-    live_panel(worker, render)
+    # what changes at every meta-iteration redraws often; what changes at evaluations, slowly
+    live_panel(worker, run_view.status_row, drawn=snap)
+    left, right = st.columns([3, 2])
+    with left:
+        live_panel(worker, run_view.loss_chart, drawn=snap, follows=False)
+    with right:
+        live_panel(worker, run_view.eval_charts, drawn=snap, interval=SLOW_REFRESH_SECONDS, follows=False)
+    live_panel(worker, run_view.adaptation, drawn=snap, interval=SLOW_REFRESH_SECONDS, follows=False)
     code.explain(learner_cls)
     code.explain(task_cls)

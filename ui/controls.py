@@ -9,17 +9,20 @@ from metaviz.worker import Snapshot, Worker
 from ui import forms, state
 from ui.i18n import t
 
+FIRST_POINT_WAIT = 0.5  # seconds; the default sine run's first meta-iteration takes a few milliseconds
+
 
 def buttons(worker: Worker, snap: Snapshot, config: RunConfig) -> None:
     """Start or Resume, Pause, Step and Reset; each says in its help when it applies."""
     c1, c2 = st.columns(2)
     c3, c4 = st.columns(2)
     resume = snap.status == "paused"
-    sent = []
+    sent, started = [], False
     if c1.button(t("ui_controls.resume") if resume else t("ui_controls.start"), type="primary", disabled=snap.live,
                  width="stretch", icon=":material/play_arrow:", key="start",
                  help=t("ui_controls.resume_help") if resume else t("ui_controls.start_help")):
         sent.append(worker.resume() if resume else worker.start(state.with_globals(config)))
+        started = not resume
     if c2.button(t("ui_controls.pause"), disabled=not snap.live, help=t("ui_controls.pause_help"), key="pause",
                  icon=":material/pause:", width="stretch"):
         sent.append(worker.pause())
@@ -33,6 +36,11 @@ def buttons(worker: Worker, snap: Snapshot, config: RunConfig) -> None:
         sent.append(worker.stop())
     if sent:  # redraw the whole page (buttons, polling timer) from the state the command produced
         worker.sync(sent[-1])
+        if started:  # give the first meta-iteration a moment, so that the redrawn page has a first point
+            try:
+                worker.wait(lambda s: s.step > 0 or not s.live, timeout=FIRST_POINT_WAIT)
+            except TimeoutError:  # a slow first step (a big network): the live panel will show it
+                pass
         st.rerun()
 
 

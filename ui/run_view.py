@@ -76,29 +76,34 @@ def status_row(snap: Snapshot) -> None:
         st.error(said(recognise(snap.message)), icon=":material/error:")
 
 
-def curves(snap: Snapshot) -> None:
+def loss_chart(snap: Snapshot) -> None:
+    """The meta-training and meta-validation losses: new points at every refresh."""
     if not snap.config:
         st.info(t("ui_run.press_start", start=t("ui_controls.start")))
         return
+    st.plotly_chart(loss_curves(snap.train, snap.evals, snap.config.learner, text=loss_text()), key="train-loss")
+
+
+def eval_charts(snap: Snapshot) -> None:
+    """What changes only at an evaluation: accuracy over meta-training (classification) and the loss or
+    accuracy after each inner step on held-out tasks. Its own, slower panel: a browser lays a plotly chart
+    out again at every redraw, changed or not (benchmarks/app_latency.py)."""
+    if not snap.config:
+        return
     classification = tasks.get(snap.config.task).kind == "classification"
-    left, right = st.columns([3, 2])
-    with left:
-        st.plotly_chart(loss_curves(snap.train, snap.evals, snap.config.learner, text=loss_text()),
-                        key="train-loss")
     ev = snap.last_eval
-    with right:
-        if classification:
-            n_way = snap.config.task_config.n_way
-            st.plotly_chart(accuracy_curves(snap.evals, snap.config.learner, n_way, text=accuracy_text()),
-                            key="train-accuracy")
-        if ev is not None and learners.get(snap.config.learner).has_inner_loop:  # one-pass learners: flat
-            metric = "accuracy" if classification else "loss"
+    if classification:
+        n_way = snap.config.task_config.n_way
+        st.plotly_chart(accuracy_curves(snap.evals, snap.config.learner, n_way, text=accuracy_text()),
+                        key="train-accuracy")
+    if ev is not None and learners.get(snap.config.learner).has_inner_loop:  # one-pass learners: flat
+        metric = "accuracy" if classification else "loss"
 
-            def build():
-                base = None if ev.baseline_val is None else getattr(ev.baseline_val, metric)
-                return steps_curve(getattr(ev.val, metric), base, snap.config.learner, metric, text=steps_text())
+        def build():
+            base = None if ev.baseline_val is None else getattr(ev.baseline_val, metric)
+            return steps_curve(getattr(ev.val, metric), base, snap.config.learner, metric, text=steps_text())
 
-            st.plotly_chart(memo("steps-curve", (snap.config, ev.step, current()), build), key="train-steps")
+        st.plotly_chart(memo("steps-curve", (snap.config, ev.step, current()), build), key="train-steps")
 
 
 def adaptation(snap: Snapshot) -> None:

@@ -63,6 +63,11 @@ def test_training_updates_live_pauses_and_resets(page):
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(f"() => parseInt(document.querySelectorAll(\"[data-testid='stMetricValue']\")[0]"
                            f".innerText.replace(/,/g, '')) === {paused_at + 1}", timeout=30_000)
+    # the buttons catch up with the step however fast it was: Resume, enabled (not a disabled Start)
+    page.mouse.move(1, 1)  # the Step button's tooltip would cover its neighbours
+    resume = page.get_by_role("button", name="Resume", exact=True)
+    resume.wait_for()
+    assert resume.is_enabled()
 
     page.get_by_role("button", name="Reset", exact=True).click()
     page.get_by_text("Press Start to meta-train").wait_for()
