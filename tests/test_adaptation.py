@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from apptests import train_in_session
 from streamlit.testing.v1 import AppTest
 
 from metaviz import learners
@@ -370,21 +371,6 @@ def open_adaptation(at: AppTest, until=lambda at: True) -> AppTest:
 def run_done(at: AppTest) -> bool:
     return any("(run done when read)" in c.value for c in at.caption)
 
-
-def train_in_session(config: RunConfig) -> AppTest:
-    """An AppTest session whose worker has finished a short run of ``config`` (started from the Train page)."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["mv.run_config"] = config
-    at.switch_page("pages/train.py")
-    at.run()
-    at.button(key="start").click()
-    at.run()
-    deadline = time.monotonic() + 90
-    while not any(m.label == "Meta-iterations" and m.value.startswith(f"{config.train.n_steps} ") for m in at.metric):
-        assert time.monotonic() < deadline, "the run did not finish"
-        time.sleep(0.3)
-        at.run()
-    return at
 
 
 def test_page_opens_with_figures_from_a_default_run():

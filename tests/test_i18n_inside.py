@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from apptests import train_in_session
 from streamlit.testing.v1 import AppTest
 
 from metaviz import learners
@@ -303,21 +304,6 @@ def test_embedding_page_in_chinese(chinese_outside_the_script):
     assert any(c.value == ZH["pg_embedding.tsne_caption"] for c in at.caption)
     assert axis_title(charts(at)[0], "xaxis") == ZH["fig_embedding.tsne"].format(i=1)
 
-
-def train_in_session(config: RunConfig) -> AppTest:
-    """An AppTest session whose worker has finished a short run of ``config`` (started from the Train page)."""
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.session_state["mv.run_config"] = config
-    at.switch_page("pages/train.py")
-    at.run()
-    at.button(key="start").click()
-    at.run()
-    deadline = time.monotonic() + 90
-    while not any(m.label == "Meta-iterations" and m.value.startswith(f"{config.train.n_steps} ") for m in at.metric):
-        assert time.monotonic() < deadline, "the run did not finish"
-        time.sleep(0.3)
-        at.run()
-    return at
 
 
 @pytest.mark.slow

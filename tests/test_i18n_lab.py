@@ -2,11 +2,11 @@
 figure builders they use take the words they are given (English stays the default)."""
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from apptests import wait_for
 from streamlit.testing.v1 import AppTest
 
 from metaviz import tasks
@@ -88,16 +88,6 @@ def test_task_builder_in_chinese_with_images_and_the_class_split():
     assert legend[0].startswith(ZH["fig_tasks.split_train"] + " (")
     assert all(n.split(" (")[0] in splits for n in legend) and len(legend) >= 2
 
-
-def wait_for(at: AppTest, predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if predicate(at):
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached")
 
 
 def iterations(at: AppTest) -> int:

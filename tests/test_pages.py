@@ -1,9 +1,9 @@
 """Every page through the router, in Streamlit's AppTest (no browser: timers do not fire here)."""
 
-import time
 from pathlib import Path
 
 import pytest
+from apptests import wait_for
 from streamlit.testing.v1 import AppTest
 
 from metaviz import learners
@@ -39,16 +39,6 @@ def test_home_shows_results_on_first_load():
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
-
-def wait_for(at: AppTest, predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if predicate(at):
-            return
-        time.sleep(0.2)
-    raise AssertionError("condition not reached")
 
 
 def iterations(at: AppTest) -> int:

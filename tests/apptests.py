@@ -1,0 +1,40 @@
+"""What the AppTests of several pages share: the app, waiting for a live page, a session with a finished run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from metaviz.train import RunConfig
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def wait_for(at: AppTest, predicate, timeout: float = 30.0) -> None:
+    """Rerun ``at`` (as the live panel's timer would) until ``predicate(at)`` holds; no exception meanwhile."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if predicate(at):
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not reached")
+
+
+def train_in_session(config: RunConfig, timeout: float = 240) -> AppTest:
+    """An AppTest session whose worker has finished a short run of ``config`` (started from the Train page)."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.session_state["mv.run_config"] = config
+    at.switch_page("pages/train.py")
+    at.run()
+    at.button(key="start").click()
+    at.run()
+    deadline = time.monotonic() + 90
+    while not any(m.label == "Meta-iterations" and m.value.startswith(f"{config.train.n_steps} ") for m in at.metric):
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.3)
+        at.run()
+    return at
