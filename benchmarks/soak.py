@@ -96,6 +96,13 @@ class SoakResult:
                    if self.history_points >= 0 else ""))
 
 
+# The page redraws every 0.4 s and is idle in between. Redrawing in a tight loop instead starves the training
+# thread: each torch op releases the GIL, and the busy Python thread takes it back for a whole switch interval
+# (5 ms) every time, so a run that makes 40 meta-iterations a second alone made none in 20 s of back-to-back
+# redraws. A short pause between redraws keeps both going, as in the app.
+GAP = 0.02
+
+
 def refresh(snap, memo: dict) -> int:
     """One redraw of the Train page's live part from ``snap``; returns the bytes of JSON it produced."""
     from metaviz import learners, tasks
@@ -130,12 +137,12 @@ def refresh(snap, memo: dict) -> int:
 
 
 def soak(refreshes: int = 5000, config=None, history: int | None = None, samples: int = 100,
-         progress: bool = False, store: bool = True, pause_at: float | None = None) -> SoakResult:
+         progress: bool = False, store: bool = True, pause_at: float | None = None, gap: float = GAP) -> SoakResult:
     """Train ``config`` (default: the app's defaults, MAML on sine) in a recording worker and redraw its snapshot
     ``refreshes`` times, sampling the RSS ``samples`` times. ``history`` overrides the worker's bound on points per
     curve (to reach it sooner). ``store``: record the run in a run store, as the app does. ``pause_at``: pause the
     run after this fraction of the refreshes and go on refreshing (memory that still grows then grows per refresh,
-    not per meta-iteration)."""
+    not per meta-iteration). ``gap``: seconds between two refreshes (see :data:`GAP`)."""
     import metaviz.worker
     from metaviz.scheduler import Limits, Scheduler
     from metaviz.store import Store
@@ -158,6 +165,7 @@ def soak(refreshes: int = 5000, config=None, history: int | None = None, samples
                     worker.sync(worker.pause())
                 snap = worker.snapshot()
                 refresh(snap, memo)
+                time.sleep(gap)
                 if i % every == 0 or i == refreshes:
                     points.append((i, time.monotonic() - began, rss_mb(), snap.step))
                     if progress:

@@ -5,6 +5,7 @@ benchmarks/soak.py runs the long version (thousands of refreshes, RSS over time)
 import gc
 import importlib.util
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -33,8 +34,12 @@ def test_refreshes_accumulate_no_memory_while_a_run_trains(monkeypatch, tmp_path
     rss = []
     try:
         worker.start(CONFIG)
+        deadline = time.monotonic() + 120
         while worker.snapshot().step < 3 * 40:  # warm up: the histories fill and overflow
             soak.refresh(worker.snapshot(), memo)
+            time.sleep(soak.GAP)  # redraws with pauses between them, as the page does (see benchmarks/soak.py)
+            snap = worker.snapshot()
+            assert time.monotonic() < deadline and snap.status in ("starting", "running"), (snap.status, snap.message)
         # Python-level allocations (numpy buffers included) are counted exactly by tracemalloc; the RSS also moves
         # with the allocator's arenas and SQLite's caches, which settle only after a thousand refreshes or so.
         # Plotly figures hold reference cycles (each object points to its parent), so a dropped figure waits for
@@ -50,6 +55,7 @@ def test_refreshes_accumulate_no_memory_while_a_run_trains(monkeypatch, tmp_path
             while i < REFRESHES or (snap.step < began + 40 and i < 50 * REFRESHES):
                 snap = worker.snapshot()
                 soak.refresh(snap, memo)
+                time.sleep(soak.GAP)
                 if i == REFRESHES // 4:
                     gc.collect()
                     first = tracemalloc.get_traced_memory()[0]
