@@ -33,8 +33,16 @@ def train_in_session(config: RunConfig, timeout: float = 240) -> AppTest:
     at.button(key="start").click()
     at.run()
     deadline = time.monotonic() + 90
-    while not any(m.label == "Meta-iterations" and m.value.startswith(f"{config.train.n_steps} ") for m in at.metric):
+    while not run_done(at, config.train.n_steps):
         assert time.monotonic() < deadline, "the run did not finish"
         time.sleep(0.3)
         at.run()
     return at
+
+
+def run_done(at: AppTest, n_steps: int) -> bool:
+    """The Train page shows the run finished: all its meta-iterations *and* the "done" badge. The counter
+    reaches the last step before that step's evaluation and final checkpoint are published, so a page opened
+    on the counter alone may miss them."""
+    return (any(m.label == "Meta-iterations" and m.value.startswith(f"{n_steps} ") for m in at.metric)
+            and any("badge[done]" in m.value for m in at.markdown))

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from apptests import run_done
 from scipy.linalg import orthogonal_procrustes
 from sklearn.decomposition import PCA as SklearnPCA
 from streamlit.testing.v1 import AppTest
@@ -370,7 +371,7 @@ def test_page_draws_the_session_run():
     at.button(key="start").click()
     at.run()
     deadline = time.monotonic() + 60
-    while next(m.value for m in at.metric if m.label == "Meta-iterations") != "12 / 12":
+    while not run_done(at, 12):
         assert time.monotonic() < deadline, "the run did not finish"
         time.sleep(0.3)
         at.run()
