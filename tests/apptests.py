@@ -12,6 +12,19 @@ from metaviz.train import RunConfig
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
+def open_page(page: str, lang: str | None = None, timeout: float = 120) -> AppTest:
+    """A fresh session through ``app.py`` showing ``page`` (in language ``lang`` when given), with no exception."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if lang is not None:
+        at.session_state["mv.lang"] = lang
+    at.run()
+    if page != "pages/home.py":
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def wait_for(at: AppTest, predicate, timeout: float = 30.0) -> None:
     """Rerun ``at`` (as the live panel's timer would) until ``predicate(at)`` holds; no exception meanwhile."""
     deadline = time.monotonic() + timeout

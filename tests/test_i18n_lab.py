@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from apptests import wait_for
+from apptests import open_page, wait_for
 from streamlit.testing.v1 import AppTest
 
 from metaviz import tasks
@@ -20,14 +20,7 @@ ZH = i18n.catalogue("zh")
 
 
 def open_zh(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["mv.lang"] = "zh"
-    at.run()
-    if page != "pages/home.py":
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(page, lang="zh")
 
 
 def charts(at: AppTest) -> list[dict]:

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from apptests import open_page
 from streamlit.testing.v1 import AppTest
 
 from ui.lesson import LESSONS
@@ -58,13 +59,7 @@ def shown_texts(at: AppTest) -> list[str]:
 
 
 def open_in_chinese(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.session_state["mv.lang"] = "zh"
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(page, lang="zh", timeout=300)
 
 
 @pytest.mark.parametrize("page", LAB + [path for path, *_ in LESSONS])

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from apptests import wait_for
+from apptests import open_page, wait_for
 from streamlit.testing.v1 import AppTest
 
 from metaviz import learners
@@ -12,14 +12,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["pages/home.py", "pages/train.py"]
 
 
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    if page != "pages/home.py":
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+
 
 
 @pytest.mark.parametrize("page", PAGES)
