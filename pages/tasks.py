@@ -7,7 +7,7 @@ import streamlit as st
 from metaviz import learners, tasks
 from metaviz.analysis.tasks import class_split, preview
 from metaviz.figures.tasks import image_grid, label_color, preview_figure, split_figure
-from ui import code, forms, state
+from ui import code, forms, state, words
 from ui.i18n import t, title
 from ui.router import ensure_router
 
@@ -63,9 +63,7 @@ with view:
             right.image(image_grid(p.query_x[i], p.query_y[i], n_way), width="content",
                         caption=t("pg_tasks.query_caption", q=use.n_query))
     else:
-        st.plotly_chart(preview_figure(p, text=dict(
-            task=t("fig_tasks.task"), truth=t("fig_tasks.truth"), support=t("fig_tasks.support"),
-            query=t("fig_tasks.query"), point=t("fig_tasks.point"))), key="builder-preview")
+        st.plotly_chart(preview_figure(p, text=words.task_preview()), key="builder-preview")
     split_info = class_split(family, task_config)
     if split_info is not None:
         st.markdown(t("pg_tasks.classes_by_split"))

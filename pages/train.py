@@ -26,7 +26,7 @@ config = state.run_config()
 
 setup, live = st.columns([1.2, 2.6], gap="large")
 with setup:
-    controls.buttons(worker, snap, config)
+    controls.buttons(worker, config)
 
     # option labels looked up now, not by a format_func called later (AppTest calls it outside the run)
     families = {n: title(tasks.get(n)) for n in tasks.available()}
@@ -77,5 +77,7 @@ with live:
     with right:
         live_panel(worker, run_view.eval_charts, drawn=snap, interval=SLOW_REFRESH_SECONDS, follows=False)
     live_panel(worker, run_view.adaptation, drawn=snap, interval=SLOW_REFRESH_SECONDS, follows=False)
+    if snap.config is None:
+        run_view.task_preview(config)
     code.explain(learner_cls)
     code.explain(task_cls)

@@ -2,6 +2,7 @@
 figure builders they use take the words they are given (English stays the default)."""
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -101,13 +102,17 @@ def test_train_in_chinese_starts_a_run_and_draws_translated_curves():
     at.button(key="start").click()
     at.run()
     wait_for(at, lambda a: iterations(a) >= 3)
-    loss = charts(at)[0]
-    assert loss["layout"]["title"]["text"] == ZH["fig_curves.loss_title"]
-    assert loss["layout"]["xaxis"]["title"]["text"] == ZH["fig_curves.iteration"]
-    assert names(loss)[0] == ZH["fig_curves.train"]
+    live = next(m.value for m in at.markdown if "mv-light-chart" in m.value)  # the light chart while training
+    words = "".join(ET.fromstring(live).itertext())
+    assert ZH["fig_curves.loss_title"] in words and ZH["fig_curves.iteration"] in words
+    assert ZH["fig_curves.train"] in words
     at.button(key="pause").click()
     at.run()
     wait_for(at, lambda a: a.button(key="start").label == ZH["ui_controls.resume"])
+    loss = charts(at)[0]  # paused: the plotly chart
+    assert loss["layout"]["title"]["text"] == ZH["fig_curves.loss_title"]
+    assert loss["layout"]["xaxis"]["title"]["text"] == ZH["fig_curves.iteration"]
+    assert names(loss)[0] == ZH["fig_curves.train"]
     assert any(f"badge[{ZH['ui_run.paused']}]" in m.value for m in at.markdown)  # st.badge is markdown
     at.button(key="reset").click()
     at.run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from metaviz.train import RunConfig
 from metaviz.worker import Snapshot, Worker
@@ -12,12 +13,23 @@ from ui.i18n import t
 FIRST_POINT_WAIT = 0.5  # seconds; the default sine run's first meta-iteration takes a few milliseconds
 
 
-def buttons(worker: Worker, snap: Snapshot, config: RunConfig) -> None:
-    """Start or Resume, Pause, Step and Reset; each says in its help when it applies."""
+def buttons(worker: Worker, config: RunConfig) -> None:
+    """Start or Resume, Pause, Step and Reset; each says in its help when it applies.
+
+    A fragment: a click reruns the buttons alone, and only a command that changes whether the page polls
+    (Start, Resume, Step, Reset) reruns the whole page. Pause, the one pressed while training runs at full
+    speed, redraws just the buttons; the live panels see the paused run at their next refresh and stop polling.
+    """
+    _buttons(worker, config)
+
+
+@st.fragment
+def _buttons(worker: Worker, config: RunConfig) -> None:
+    snap = worker.snapshot()  # fresh: the fragment reruns without the page
     c1, c2 = st.columns(2)
     c3, c4 = st.columns(2)
     resume = snap.status == "paused"
-    sent, started = [], False
+    sent, started, paused = [], False, False
     if c1.button(t("ui_controls.resume") if resume else t("ui_controls.start"), type="primary", disabled=snap.live,
                  width="stretch", icon=":material/play_arrow:", key="start",
                  help=t("ui_controls.resume_help") if resume else t("ui_controls.start_help")):
@@ -26,6 +38,7 @@ def buttons(worker: Worker, snap: Snapshot, config: RunConfig) -> None:
     if c2.button(t("ui_controls.pause"), disabled=not snap.live, help=t("ui_controls.pause_help"), key="pause",
                  icon=":material/pause:", width="stretch"):
         sent.append(worker.pause())
+        paused = True
     if c3.button(t("ui_controls.step"), help=t("ui_controls.step_help"), key="step",
                  icon=":material/skip_next:", width="stretch"):
         if not snap.active:
@@ -34,14 +47,20 @@ def buttons(worker: Worker, snap: Snapshot, config: RunConfig) -> None:
     if c4.button(t("ui_controls.reset"), help=t("ui_controls.reset_help"), key="reset",
                  icon=":material/restart_alt:", width="stretch"):
         sent.append(worker.stop())
-    if sent:  # redraw the whole page (buttons, polling timer) from the state the command produced
-        worker.sync(sent[-1])
-        if started:  # give the first meta-iteration a moment, so that the redrawn page has a first point
-            try:
-                worker.wait(lambda s: s.step > 0 or not s.live, timeout=FIRST_POINT_WAIT)
-            except TimeoutError:  # a slow first step (a big network): the live panel will show it
-                pass
-        st.rerun()
+    if not sent:
+        return
+    worker.sync(sent[-1])
+    if started:  # give the first meta-iteration a moment, so that the redrawn page has a first point
+        try:
+            worker.wait(lambda s: s.step > 0 or not s.live, timeout=FIRST_POINT_WAIT)
+        except TimeoutError:  # a slow first step (a big network): the live panel will show it
+            pass
+    if paused and len(sent) == 1:
+        try:
+            st.rerun(scope="fragment")
+        except StreamlitAPIException:  # the click arrived with a whole-page run: redraw the page
+            pass
+    st.rerun()  # the whole page (buttons, polling timers) from the state the command produced
 
 
 def apply_changes(worker: Worker, snap: Snapshot, config: RunConfig) -> None:

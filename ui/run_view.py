@@ -6,9 +6,12 @@ import streamlit as st
 
 from metaviz import learners, tasks
 from metaviz.analysis.adaptation import adaptation_curves
+from metaviz.analysis.tasks import preview
 from metaviz.figures.adaptation import adaptation_figure
-from metaviz.figures.curves import accuracy_curves, loss_curves, steps_curve
+from metaviz.figures.curves import accuracy_curves, loss_curves, loss_html, steps_curve
+from metaviz.figures.tasks import image_grid, preview_figure
 from metaviz.messages import recognise
+from metaviz.train import RunConfig
 from metaviz.worker import Snapshot
 from ui import state, words
 from ui.i18n import current, said, t
@@ -77,11 +80,35 @@ def status_row(snap: Snapshot) -> None:
 
 
 def loss_chart(snap: Snapshot) -> None:
-    """The meta-training and meta-validation losses: new points at every refresh."""
+    """The meta-training and meta-validation losses: new points at every refresh.
+
+    While the run trains, a light SVG chart (the browser would lay a plotly chart out again at each of the two
+    or three redraws a second, and the page's controls would wait for it); once it stops, the plotly chart."""
     if not snap.config:
         st.info(t("ui_run.press_start", start=t("ui_controls.start")))
         return
+    if snap.live:
+        # markdown, not st.html, whose sanitizer drops SVG; the HTML is ours, its words escaped (light.line_chart)
+        st.markdown(loss_html(snap.train, snap.evals, snap.config.learner, text=loss_text()), unsafe_allow_html=True)
+        st.caption(t("ui_run.live_chart", pause=t("ui_controls.pause")))
+        return
     st.plotly_chart(loss_curves(snap.train, snap.evals, snap.config.learner, text=loss_text()), key="train-loss")
+
+
+def task_preview(config: RunConfig) -> None:
+    """Before the first run: tasks of the chosen family as the learner will meet them (support and query), so
+    that the page opens with a picture rather than an empty chart."""
+    try:
+        p = memo("task-preview", (config.task, config.task_config),
+                 lambda: preview(config.task, config.task_config, "train", n_tasks=3, seed=0))
+    except (ValueError, FileNotFoundError, OSError):  # data not there yet (Omniglot): Start says what to do
+        return
+    st.markdown(t("ui_run.preview", builder=t("nav.tasks")))
+    if p.is_image:
+        st.image(image_grid(p.support_x[0], p.support_y[0], config.task_config.n_way), width="content",
+                 caption=t("pg_tasks.support_caption", k=config.task_config.k_shot))
+    else:
+        st.plotly_chart(preview_figure(p, text=words.task_preview()), key="train-preview")
 
 
 def eval_charts(snap: Snapshot) -> None:

@@ -30,6 +30,14 @@ def status(code: str) -> str:
     return t(STATUS[code]) if code in STATUS else code
 
 
+# ---- metaviz.figures.tasks --------------------------------------------------------------------------------
+
+def task_preview() -> dict[str, str]:
+    """The words of :func:`metaviz.figures.tasks.preview_figure`."""
+    return dict(task=t("fig_tasks.task"), truth=t("fig_tasks.truth"), support=t("fig_tasks.support"),
+                query=t("fig_tasks.query"), point=t("fig_tasks.point"))
+
+
 # ---- metaviz.figures.adaptation ---------------------------------------------------------------------------
 
 def learner_names() -> dict[str, str]:

@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from scipy.signal import lfilter
 
+from metaviz.figures.light import Line, line_chart
 from metaviz.figures.theme import axis, figure, learner_color
 
 MAX_POINTS = 600  # a live chart redraws every tick; keep it small
@@ -62,34 +63,54 @@ def ema(values: np.ndarray, weight: float = 0.9) -> np.ndarray:
     return out
 
 
-def loss_curves(train: Mapping[str, np.ndarray], evals: Mapping[str, np.ndarray], learner: str,
-                uirevision: str = "loss-curves", log_y: bool = True,
-                text: Mapping[str, str] | None = None) -> go.Figure:
-    """Meta-train loss (smoothed) and held-out losses over meta-iterations.
+def loss_lines(train: Mapping[str, np.ndarray], evals: Mapping[str, np.ndarray], learner: str,
+               text: Mapping[str, str] | None = None) -> list[Line]:
+    """The curves of the loss chart: meta-train loss (smoothed) and held-out losses over meta-iterations.
 
     ``train`` holds ``step``, ``loss``, ``baseline_loss``; ``evals`` holds ``step`` and
     ``val_loss``, ``baseline_val_loss``, ``test_loss``, ``baseline_test_loss`` (NaN where absent)."""
     w = _text("loss", text)
-    series = [(train, "loss", learner, w["train"], "lines", None, 0.8),
-              (evals, "val_loss", learner, w["val"], "lines+markers", None, 1.0),
-              (evals, "test_loss", learner, w["test"], "lines+markers", "dash", 1.0),
-              (train, "baseline_loss", "pretrained", w["baseline_train"], "lines", "dot", 0.8),
-              (evals, "baseline_val_loss", "pretrained", w["baseline_val"], "lines+markers", "dot", 1.0),
-              (evals, "baseline_test_loss", "pretrained", w["baseline_test"], "lines+markers", "dashdot", 1.0)]
-    traces = []
-    for data, key, name, label, mode, dash, opacity in series:
+    series = [(train, "loss", learner, w["train"], False, None, 0.8),
+              (evals, "val_loss", learner, w["val"], True, None, 1.0),
+              (evals, "test_loss", learner, w["test"], True, "dash", 1.0),
+              (train, "baseline_loss", "pretrained", w["baseline_train"], False, "dot", 0.8),
+              (evals, "baseline_val_loss", "pretrained", w["baseline_val"], True, "dot", 1.0),
+              (evals, "baseline_test_loss", "pretrained", w["baseline_test"], True, "dashdot", 1.0)]
+    lines = []
+    for data, key, name, label, markers, dash, opacity in series:
         steps, values = np.asarray(data.get("step", [])), np.asarray(data.get(key, []), float)
         if len(values) == 0 or np.all(np.isnan(values)):
             continue
         if data is train:  # one meta-batch's loss is noisy: draw its running mean
             values = ema(values)
         steps, values = decimate(steps, values)
-        traces.append(dict(type="scatter", x=steps, y=values, mode=mode, name=label, opacity=opacity,
-                           line=dict(color=learner_color(name), dash=dash, width=2), marker=dict(size=5)))
+        lines.append(Line(steps, values, label, learner_color(name), dash, markers, opacity))
+    return lines
+
+
+def _log_axis(lines: list[Line], log_y: bool) -> bool:
     # a log axis silently drops values <= 0 (a CNP's Gaussian NLL can be negative): fall back to linear
-    positive = all(np.nanmin(t["y"]) > 0 for t in traces if np.isfinite(t["y"]).any())
+    return log_y and all(np.nanmin(line.y) > 0 for line in lines if np.isfinite(line.y).any())
+
+
+def loss_curves(train: Mapping[str, np.ndarray], evals: Mapping[str, np.ndarray], learner: str,
+                uirevision: str = "loss-curves", log_y: bool = True,
+                text: Mapping[str, str] | None = None) -> go.Figure:
+    """Meta-train loss (smoothed) and held-out losses over meta-iterations (see :func:`loss_lines`)."""
+    w, lines = _text("loss", text), loss_lines(train, evals, learner, text)
+    traces = [dict(type="scatter", x=line.x, y=line.y, mode="lines+markers" if line.markers else "lines",
+                   name=line.name, opacity=line.opacity, marker=dict(size=5),
+                   line=dict(color=line.color, dash=line.dash, width=2)) for line in lines]
     return figure(traces, title=w["title"], uirevision=uirevision, xaxis=axis(w["x"]),
-                  yaxis=axis(w["y"], type="log" if log_y and positive else "linear"))
+                  yaxis=axis(w["y"], type="log" if _log_axis(lines, log_y) else "linear"))
+
+
+def loss_html(train: Mapping[str, np.ndarray], evals: Mapping[str, np.ndarray], learner: str, log_y: bool = True,
+             text: Mapping[str, str] | None = None) -> str:
+    """The loss chart of :func:`loss_curves` as a light HTML chart (:mod:`metaviz.figures.light`), for redraws
+    while a run trains: the same lines, axes and words, without hover or zoom."""
+    w, lines = _text("loss", text), loss_lines(train, evals, learner, text)
+    return line_chart(lines, title=w["title"], x_title=w["x"], y_title=w["y"], log_y=_log_axis(lines, log_y))
 
 
 def accuracy_curves(evals: Mapping[str, np.ndarray], learner: str, n_way: int,

@@ -13,10 +13,12 @@ def metric(tab, index: int) -> str:
     return tab.locator("[data-testid='stMetricValue']").nth(index).inner_text()
 
 
-def loss_chart_path(tab) -> str:
-    """The SVG path of the first curve of the loss chart (changes when new points arrive)."""
-    line = tab.locator("[data-testid='stPlotlyChart']").first.locator(".scatterlayer .trace path.js-line").first
-    return line.get_attribute("d") or ""
+LIVE_LINE = ".mv-light-chart polyline.line"  # the light loss chart drawn while a run trains
+
+
+def loss_chart_points(tab) -> str:
+    """The points of the first curve of the live loss chart (they change when new points arrive)."""
+    return tab.locator(LIVE_LINE).first.get_attribute("points") or ""
 
 
 def iterations(tab) -> int:
@@ -43,22 +45,26 @@ def test_training_updates_live_pauses_and_resets(page):
     # The counter and the loss chart move with no further clicks: only the fragment's timer drives them.
     page.wait_for_function("() => { const m = document.querySelectorAll(\"[data-testid='stMetricValue']\");"
                            " return m.length && parseInt(m[0].innerText.replace(/,/g, '')) > 5; }", timeout=30_000)
-    page.wait_for_selector("[data-testid='stPlotlyChart'] .scatterlayer .trace path.js-line")
-    first_count, first_path = iterations(page), loss_chart_path(page)
+    page.wait_for_selector(LIVE_LINE)
+    first_count, first_points = iterations(page), loss_chart_points(page)
     page.wait_for_function(f"() => parseInt(document.querySelectorAll(\"[data-testid='stMetricValue']\")[0]"
                            f".innerText.replace(/,/g, '')) > {first_count + 10}", timeout=30_000)
-    page.wait_for_function("(before) => { const p = document.querySelector(\"[data-testid='stPlotlyChart'] "
-                           ".scatterlayer .trace path.js-line\"); return p && p.getAttribute('d') !== before; }",
-                           arg=first_path, timeout=30_000)
+    page.wait_for_function(f"(before) => {{ const p = document.querySelector(\"{LIVE_LINE}\");"
+                           " return p && p.getAttribute('points') !== before; }", arg=first_points, timeout=30_000)
     assert page.get_by_text("running").first.is_visible()
 
     page.get_by_role("button", name="Pause", exact=True).click()
     page.get_by_role("button", name="Resume", exact=True).wait_for()
+    # the buttons answer at once; the status row catches up at its next refresh, and then its counter is final
+    page.locator("[data-testid='stMetricValue']").first.wait_for()
+    page.get_by_text("paused", exact=True).first.wait_for()
     wait_idle(page)
     paused_at = iterations(page)
     page.wait_for_timeout(1500)  # a pause must hold: nothing may change over a second and a half
     assert iterations(page) == paused_at
-    assert page.get_by_text("paused").first.is_visible()
+    # stopped, the loss chart is the interactive plotly one, with the same curve
+    page.wait_for_selector("[data-testid='stPlotlyChart'] .scatterlayer .trace path.js-line")
+    assert page.locator(LIVE_LINE).count() == 0
 
     page.get_by_role("button", name="Step", exact=True).click()
     page.wait_for_function(f"() => parseInt(document.querySelectorAll(\"[data-testid='stMetricValue']\")[0]"
