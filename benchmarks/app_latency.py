@@ -11,8 +11,9 @@ Start (``pause``: the browser is still drawing the page's first charts, and load
 seconds of training (``pause_after_3s``). Repeated ``--repeats`` times; the JSON has every sample, the table the
 median and the worst.
 
-The server column is when the server finished a whole-page run after the click. Pause reruns only the buttons
-(a fragment), so for Pause it is the whole-page run that follows when the live panels see the paused run.
+The server column is when the server finished a whole-page run after the click, if one finished before the
+answer showed (NaN otherwise: Pause reruns only the buttons, a fragment; after Resume and Step the answer shows
+while the page run is still going on).
 
     python benchmarks/app_latency.py [--repeats 5] [--json docs/bench/app_latency.json]
 

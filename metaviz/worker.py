@@ -40,6 +40,20 @@ CHECKPOINT_EVERY = 1.0  # seconds between parameter copies for the analysis view
 KEEP_CHECKPOINTS = 32   # evaluation-step checkpoints kept per run, evenly thinned as the run grows
 
 
+_WARM_LOCK = threading.Lock()
+_warmed = False
+
+
+def warm_up() -> None:
+    """Pay, once per process and off the path of a click, what the first run in a process would pay on Start:
+    building the first torch optimizer imports ``torch._dynamo`` (2-3 s on a small CPU, measured here)."""
+    global _warmed
+    with _WARM_LOCK:
+        if not _warmed:
+            torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+            _warmed = True
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """Parameters of the learner (and baseline) at one step, as numpy arrays on the CPU."""
@@ -179,6 +193,7 @@ class Worker:
 
     # ---- the thread ------------------------------------------------------------------------------
     def _loop(self) -> None:
+        warm_up()  # commands sent meanwhile wait in the queue
         while True:
             busy = (self._snapshot.status == "running" or self._pending_steps > 0) and self._snapshot.status != "queued"
             try:

@@ -164,3 +164,26 @@ def test_runs_page_resumes_an_interrupted_run_in_the_session_worker(home):
     at.button(key="reset").click().run()
     assert not at.exception
     assert home.get(crashed.id).status == "stopped"
+
+
+def test_runs_page_draws_a_training_run_with_the_light_chart_and_a_finished_one_with_plotly(home):
+    config = RunConfig(learner_config=MAMLConfig(first_order=True), train=TrainConfig(
+        meta_batch=4, n_steps=400, eval_every=5, n_eval_tasks=8, eval_steps=2, hidden=16))
+    run = Run(config)
+    recorder = Recorder.start(home, run, checkpoint_every=5)
+    for event in train(run, 7):
+        recorder.record(event)
+    recorder.flush()
+    try:
+        at = open_page("pages/runs.py")
+        at.selectbox(key="runs.open").set_value(recorder.id).run()
+        assert home.get(recorder.id).status == "running"
+        live = [m.value for m in at.markdown if "mv-light-chart" in m.value]  # redrawn every second: light
+        assert len(live) == 1 and "meta-train (smoothed)" in live[0]
+        assert "Loss" not in [c["layout"].get("title", {}).get("text") for c in charts(at)]
+    finally:
+        recorder.close("done")
+    at = open_page("pages/runs.py")
+    at.selectbox(key="runs.open").set_value(recorder.id).run()
+    assert not any("mv-light-chart" in m.value for m in at.markdown)
+    assert charts(at)[0]["layout"]["title"]["text"] == "Loss"

@@ -123,3 +123,18 @@ def test_close_stops_the_thread():
     w.wait(lambda s: s.step >= 1)
     w.close()
     assert not w.alive
+
+
+def test_a_new_worker_imports_what_the_first_optimizer_needs_before_any_command():
+    # In a fresh process the first torch optimizer imports torch._dynamo (seconds): the worker's thread does
+    # it when it starts, so the first Start in an app does not pay it.
+    import subprocess
+    import sys
+
+    code = ("import sys; from metaviz.worker import Worker\n"
+            "assert 'torch._dynamo' not in sys.modules, 'imported too early for this test to mean anything'\n"
+            "w = Worker(); w.sync(w.pause(), timeout=120)\n"
+            "print('torch._dynamo' in sys.modules); w.close()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"

@@ -11,6 +11,12 @@ from ui import forms, state
 from ui.i18n import t
 
 FIRST_POINT_WAIT = 0.5  # seconds; the default sine run's first meta-iteration takes a few milliseconds
+JUST_STARTED = "mv.just_started"  # set by Start for the page run that follows it
+
+
+def just_started() -> bool:
+    """Whether this page run is the one right after Start (asked once: the answer is then forgotten)."""
+    return bool(st.session_state.pop(JUST_STARTED, False))
 
 
 def buttons(worker: Worker, config: RunConfig) -> None:
@@ -51,6 +57,7 @@ def _buttons(worker: Worker, config: RunConfig) -> None:
         return
     worker.sync(sent[-1])
     if started:  # give the first meta-iteration a moment, so that the redrawn page has a first point
+        st.session_state[JUST_STARTED] = True
         try:
             worker.wait(lambda s: s.step > 0 or not s.live, timeout=FIRST_POINT_WAIT)
         except TimeoutError:  # a slow first step (a big network): the live panel will show it

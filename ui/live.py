@@ -13,7 +13,7 @@ SLOW_REFRESH_SECONDS = 2.0  # panels that change once a second at most (the adap
 
 
 def live_panel(worker: Worker, render: Callable[[Snapshot], None], drawn: Snapshot,
-               interval: float = REFRESH_SECONDS, follows: bool = True) -> None:
+               interval: float = REFRESH_SECONDS, follows: bool = True, later: bool = False) -> None:
     """Call ``render(snapshot)`` now and, while the run trains, every ``interval`` seconds.
 
     ``drawn``: the snapshot the rest of the page (the buttons) was drawn from. The timer is set when the
@@ -24,11 +24,18 @@ def live_panel(worker: Worker, render: Callable[[Snapshot], None], drawn: Snapsh
 
     Each redraw costs the browser more than the server (a plotly chart is laid out again even when only a
     point was added), so a panel whose content changes rarely takes a longer ``interval``.
+
+    ``later``: while the run trains, draw nothing in this page run and start at the first refresh (the page
+    right after Start shows its first point sooner without the heavy views, which follow within ``interval``).
     """
     training = drawn.live
+    wait = [later and training]  # the page run skips, the fragment's own reruns draw
 
     @st.fragment(run_every=interval if training else None)
     def panel() -> None:
+        if wait[0]:
+            wait[0] = False
+            return
         snapshot = worker.snapshot()
         render(snapshot)
         if follows and training and not snapshot.live:
