@@ -10,7 +10,7 @@ import streamlit as st
 from metaviz import learners, tasks
 from metaviz.analysis import adaptation as an
 from metaviz.figures import adaptation as fig
-from ui import state, words
+from ui import state, status, words
 from ui.adaptation_runs import BRIEF_STEPS, brief, held_record, pair_label, pair_workers
 from ui.adaptation_runs import measure as run
 from ui.i18n import t, title
@@ -37,7 +37,7 @@ inner = top[1].slider(t("pg_adapt.inner_steps"), 1, 20, 5 if heavy else 10, key=
 newer = t("pg_adapt.newer", step=fresh.checkpoints[-1].step) \
     if fresh is not None and fresh.checkpoints[-1].step > steps_list[-1] else ""
 st.caption(t("pg_adapt.caption", learner=title(learner_cls), task=title(tasks.get(cfg.task)), step=ckpt.step,
-             status=words.status(record.status), n=n_tasks, seed=cfg.seed, few=t("pg_adapt.few") if heavy else "",
+             status=status.label(record.status), n=n_tasks, seed=cfg.seed, few=t("pg_adapt.few") if heavy else "",
              newer=newer))
 names = words.learner_names()
 

@@ -7,7 +7,7 @@ import streamlit as st
 from metaviz.analysis.landscape import LandscapeConfig, compute_landscape, default_run, path_overlays
 from metaviz.analysis.toy import ToyConfig, toy_surface, toy_update
 from metaviz.figures.landscape import VIEWS, landscape_figure, path_loss_figure, toy_figure
-from ui import code, forms, state, words
+from ui import code, forms, state, status, words
 from ui.i18n import t
 from ui.router import ensure_router
 from ui.worker import session_worker
@@ -33,7 +33,7 @@ with land:
     if kept := saved(snap):
         run, trajectory = snap.config, tuple((s, kept[s].learner) for s in sorted(kept))
         st.caption(t("pg_landscape.your_run", learner=run.learner, task=run.task, n=len(trajectory),
-                     step=trajectory[-1][0], status=words.status(snap.status)))
+                     step=trajectory[-1][0], status=status.label(snap.status)))
     else:
         run, trajectory = default_trajectory(state.seed())
         st.caption(t("pg_landscape.default_run", steps=trajectory[-1][0]))

@@ -9,7 +9,7 @@ from metaviz.export import export_zip, import_run
 from metaviz.figures.curves import accuracy_curves, loss_curves, loss_html, steps_curve
 from metaviz.messages import recognise
 from ui import runs as shared
-from ui import state
+from ui import state, status
 from ui.i18n import said, t
 from ui.router import ensure_router
 from ui.run_view import accuracy_text, loss_text, steps_text
@@ -51,7 +51,7 @@ def detail(run_id: str) -> None:
     cols[3].metric(t("pg_runs.time"), t("pg_runs.seconds", s=f"{record.wall_time:,.1f}"))
     with cols[4]:
         st.markdown(t("pg_runs.status"))
-        st.badge(shared.status(record.status), color=shared.STATUS_COLORS.get(record.status, "gray"))
+        st.badge(status.label(record.status), color=status.color(record.status))
     if record.message:
         (st.error if record.status in ("error", "diverged") else st.info)(said(recognise(record.message)))
     left, right = st.columns([3, 2])

@@ -23,7 +23,7 @@ from metaviz.figures import embedding as fe
 from metaviz.figures import landscape as fl
 from metaviz.tasks.digits import DigitsConfig
 from metaviz.train import RunConfig, TrainConfig, build_learner
-from ui import i18n, words
+from ui import i18n, status, words
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 ZH = i18n.catalogue("zh")
@@ -113,7 +113,7 @@ def test_the_embedding_scores_are_the_results_own_in_words(lang):
     assert [row[1] for row in zh] == [0.5, 0.25, 1.0, 0.75]
     assert zh[0][0] == ZH["fig_embedding.full_score"] and zh[3][0] == ZH["fig_embedding.own_score"].format(
         learner="maml")
-    assert words.role("query") == ZH["fig_embedding.query"] and words.status("done") == ZH["pg_adapt.status_done"]
+    assert words.role("query") == ZH["fig_embedding.query"] and status.label("done") == ZH["status.done"]
 
 
 # ---- the overrides reach the figures ---------------------------------------------------------------------
@@ -252,7 +252,7 @@ def test_adaptation_page_in_chinese():
     at = open_in_chinese("pages/adaptation.py")
     assert at.title[0].value == ZH["pg_adapt.title"]
     assert any(i.value.startswith(ZH["pg_adapt.default_run"].split("{")[0]) for i in at.info)
-    assert any(ZH["pg_adapt.status_done"] in c.value for c in at.caption)
+    assert any(ZH["status.done"] in c.value for c in at.caption)
     specs = charts(at)
     titles = [chart_title(s) for s in specs]
     assert len(specs) == 4
@@ -313,7 +313,7 @@ def test_adaptation_page_in_chinese_after_a_short_classification_run(chinese_out
     at = train_in_session(RunConfig(task="blobs", train=TrainConfig(n_steps=10, eval_every=5, n_eval_tasks=5)))
     chinese_outside_the_script()
     at = open_in_chinese("pages/adaptation.py", at)
-    done = ZH["pg_adapt.status_done"]
+    done = ZH["status.done"]
     deadline = time.monotonic() + 60
     while not any(done in c.value for c in at.caption):  # the page holds what it read until Refresh
         assert time.monotonic() < deadline, [c.value for c in at.caption]

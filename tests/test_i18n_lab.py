@@ -113,7 +113,7 @@ def test_train_in_chinese_starts_a_run_and_draws_translated_curves():
     assert loss["layout"]["title"]["text"] == ZH["fig_curves.loss_title"]
     assert loss["layout"]["xaxis"]["title"]["text"] == ZH["fig_curves.iteration"]
     assert names(loss)[0] == ZH["fig_curves.train"]
-    assert any(f"badge[{ZH['ui_run.paused']}]" in m.value for m in at.markdown)  # st.badge is markdown
+    assert any(f"badge[{ZH['status.paused']}]" in m.value for m in at.markdown)  # st.badge is markdown
     at.button(key="reset").click()
     at.run()
     assert iterations(at) == 0
@@ -171,9 +171,20 @@ def test_every_run_status_has_words(lang):
     words = i18n.catalogue(lang)
     badges = [m.value for m in at.markdown if "badge[" in m.value]
     keys = ["idle", "starting", "queued", "running", "stepping", "paused", "done", "diverged", "error", "limited"]
-    assert [b.split("-badge")[1] for b in badges] == [f"[{words['ui_run.' + key]}]" for key in keys]
+    assert [b.split("-badge")[1] for b in badges] == [f"[{words['status.' + key]}]" for key in keys]
     assert [i.value for i in at.info] == [words["ui_run.queue"].format(n=2)]
     assert [e.value for e in at.error] == ["engine says why"] * 3  # diverged, error, limited say why
+
+
+def test_every_status_a_run_or_a_stored_run_can_have_has_words_in_every_language():
+    from metaviz.store import STATUSES
+    from ui import status
+
+    worker = ("idle", "starting", "queued", "running", "stepping", "paused", "done", "diverged", "error", "limited")
+    assert set(worker) | set(STATUSES) == set(status.STATUS)
+    for lang in ("en", "zh"):
+        words = i18n.catalogue(lang)
+        assert all(words[key] for key, _ in status.STATUS.values())
 
 
 # ---- the figure builders take the words they are given --------------------------------------------------------

@@ -13,7 +13,7 @@ from metaviz.figures.tasks import image_grid, preview_figure
 from metaviz.messages import recognise
 from metaviz.train import RunConfig
 from metaviz.worker import Snapshot
-from ui import state, words
+from ui import state, status, words
 from ui.i18n import current, said, t
 
 
@@ -26,12 +26,6 @@ def memo(name: str, key, compute):
         st.session_state[slot] = held
     return held[1]
 
-
-STATUS = {"idle": ("ui_run.idle", "gray"), "starting": ("ui_run.starting", "blue"),
-          "queued": ("ui_run.queued", "gray"), "running": ("ui_run.running", "green"),
-          "stepping": ("ui_run.stepping", "orange"), "paused": ("ui_run.paused", "orange"),
-          "done": ("ui_run.done", "violet"), "diverged": ("ui_run.diverged", "red"), "error": ("ui_run.error", "red"),
-          "limited": ("ui_run.limited", "red")}  # Snapshot.status -> (label key, badge colour)
 
 
 def loss_text() -> dict[str, str]:
@@ -64,7 +58,6 @@ def adaptation_figure_here(result):
 
 
 def status_row(snap: Snapshot) -> None:
-    key, color = STATUS.get(snap.status, (None, "gray"))
     total = snap.config.train.n_steps if snap.config else 0
     cols = st.columns(4)
     cols[0].metric(t("ui_run.iterations"), f"{snap.step} / {total}" if total else "0")
@@ -72,7 +65,7 @@ def status_row(snap: Snapshot) -> None:
     cols[2].metric(t("ui_run.device"), snap.device.split(":")[0] if snap.device else "–")
     with cols[3]:
         st.markdown(f"**{t('ui_run.status')}**")
-        st.badge(t(key) if key else snap.status, color=color)
+        st.badge(status.label(snap.status), color=status.color(snap.status))
     if snap.status == "queued":  # the app's scheduler trains a few runs at once (docs/classroom.md)
         st.info(t("ui_run.queue", n=snap.queue_position), icon=":material/hourglass_top:")
     if snap.status in ("diverged", "error", "limited"):

@@ -9,13 +9,9 @@ from metaviz.analysis.runs import summary_rows
 from metaviz.recorder import Repeats
 from metaviz.store import RunRecord, Store, StoreError
 from ui.i18n import t
+from ui.status import label as status_label
 
 RESUMABLE = ("interrupted", "paused", "stopped")
-STATUS_COLORS = {"running": "green", "paused": "orange", "stopped": "gray", "done": "violet", "diverged": "red",
-                 "error": "red", "interrupted": "orange"}
-STATUS_KEYS = {"running": "ui_runs.running", "paused": "ui_runs.paused", "stopped": "ui_runs.stopped",
-               "done": "ui_runs.done", "diverged": "ui_runs.diverged", "error": "ui_runs.error",
-               "interrupted": "ui_runs.interrupted"}
 FILTER_KEYS = {"task": ("ui_runs.task", "ui_runs.every_task"), "learner": ("ui_runs.learner", "ui_runs.every_learner"),
                "status": ("ui_runs.status", "ui_runs.every_status")}  # field -> (label, placeholder)
 COLUMN_KEYS = {"run": "ui_runs.col_run", "name": "ui_runs.col_name", "learner": "ui_runs.col_learner",
@@ -35,15 +31,12 @@ def store() -> Store:
         st.stop()
 
 
-def status(value: str) -> str:
-    """A run's status in words."""
-    return t(STATUS_KEYS[value]) if value in STATUS_KEYS else value
 
 
 def label(record: RunRecord) -> str:
     name = f" «{record.name}»" if record.name else ""
     return t("ui_runs.label", id=record.id, learner=record.learner, task=record.task, seed=record.seed,
-             status=status(record.status)) + name
+             status=status_label(record.status)) + name
 
 
 def filtered(records: list[RunRecord], key: str) -> list[RunRecord]:
@@ -54,13 +47,13 @@ def filtered(records: list[RunRecord], key: str) -> list[RunRecord]:
         options = sorted({getattr(r, field) for r in records})
         title, placeholder = FILTER_KEYS[field]
         chosen[field] = col.multiselect(t(title), options, key=f"{key}.{field}", placeholder=t(placeholder),
-                                        format_func=status if field == "status" else str)
+                                        format_func=status_label if field == "status" else str)
     return [r for r in records if all(not v or getattr(r, f) in v for f, v in chosen.items())]
 
 
 def table(records: list[RunRecord], finals: dict) -> None:
-    rows = [{t(COLUMN_KEYS[c]) if c in COLUMN_KEYS else c: status(v) if c == "status" else v for c, v in row.items()}
-            for row in summary_rows(records, finals)]
+    rows = [{t(COLUMN_KEYS[c]) if c in COLUMN_KEYS else c: status_label(v) if c == "status" else v
+             for c, v in row.items()} for row in summary_rows(records, finals)]
     st.dataframe(rows, hide_index=True, width="stretch")
 
 

@@ -18,18 +18,6 @@ if TYPE_CHECKING:  # annotations only
     from metaviz.analysis.landscape import LandscapeConfig
     from metaviz.train import RunConfig
 
-STATUS = {"idle": "pg_adapt.status_idle", "starting": "pg_adapt.status_starting",
-          "queued": "pg_adapt.status_queued", "running": "pg_adapt.status_running",
-          "stepping": "pg_adapt.status_stepping", "paused": "pg_adapt.status_paused", "done": "pg_adapt.status_done",
-          "diverged": "pg_adapt.status_diverged", "error": "pg_adapt.status_error",
-          "limited": "pg_adapt.status_limited"}
-
-
-def status(code: str) -> str:
-    """A run's status (``metaviz.worker.Snapshot.status``) in words; an unknown one as it is."""
-    return t(STATUS[code]) if code in STATUS else code
-
-
 # ---- metaviz.figures.tasks --------------------------------------------------------------------------------
 
 def task_preview() -> dict[str, str]:
