@@ -137,14 +137,20 @@ def test_same_setup_several_seeds_trains_repeats_and_shows_the_spread(home):
     assert values(mean["y"])[-1] == pytest.approx(np.mean(finals))
 
 
-def test_runs_page_resumes_an_interrupted_run_in_the_session_worker(home):
+def recording(store: Store) -> Recorder:
+    """A run recorded in ``store`` as it trains, 7 meta-iterations in (checkpoint at step 5), still "running"."""
     config = RunConfig(learner_config=MAMLConfig(first_order=True), train=TrainConfig(
         meta_batch=4, n_steps=400, eval_every=5, n_eval_tasks=8, eval_steps=2, hidden=16))
     run = Run(config)
-    crashed = Recorder.start(home, run, checkpoint_every=5)
+    recorder = Recorder.start(store, run, checkpoint_every=5)
     for event in train(run, 7):
-        crashed.record(event)
-    crashed.flush()
+        recorder.record(event)
+    recorder.flush()
+    return recorder
+
+
+def test_runs_page_resumes_an_interrupted_run_in_the_session_worker(home):
+    crashed = recording(home)
     crashed._stop.set()  # a crash: no final status, no more heartbeats
     home.update(crashed.id, heartbeat=time.time() - 3600)
     at = open_page("pages/runs.py")
@@ -167,13 +173,7 @@ def test_runs_page_resumes_an_interrupted_run_in_the_session_worker(home):
 
 
 def test_runs_page_draws_a_training_run_with_the_light_chart_and_a_finished_one_with_plotly(home):
-    config = RunConfig(learner_config=MAMLConfig(first_order=True), train=TrainConfig(
-        meta_batch=4, n_steps=400, eval_every=5, n_eval_tasks=8, eval_steps=2, hidden=16))
-    run = Run(config)
-    recorder = Recorder.start(home, run, checkpoint_every=5)
-    for event in train(run, 7):
-        recorder.record(event)
-    recorder.flush()
+    recorder = recording(home)
     try:
         at = open_page("pages/runs.py")
         at.selectbox(key="runs.open").set_value(recorder.id).run()

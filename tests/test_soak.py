@@ -33,7 +33,7 @@ def test_refreshes_accumulate_no_memory_while_a_run_trains(monkeypatch, tmp_path
     memo: dict = {}
     rss = []
     try:
-        worker.start(CONFIG)
+        worker.sync(worker.start(CONFIG), timeout=120)  # a new process first warms torch up (worker.warm_up)
         deadline = time.monotonic() + 120
         while worker.snapshot().step < 3 * 40:  # warm up: the histories fill and overflow
             soak.refresh(worker.snapshot(), memo)
