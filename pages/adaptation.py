@@ -53,9 +53,10 @@ try:
         st.plotly_chart(fig.step_curves_figure(curves, "loss", text=words.steps(), names=names), key="adapt-loss")
     else:
         st.subheader(t("pg_adapt.shots_subheader"))
-        ticked = st.multiselect(t("pg_adapt.learners"), learners.available(kind), key="adapt.learners",
+        offered = {n: title(learners.get(n)) for n in learners.available(kind)}  # labels looked up now
+        ticked = st.multiselect(t("pg_adapt.learners"), list(offered), key="adapt.learners",
                                 default=list(dict.fromkeys([cfg.learner, "pretrained", "scratch"])),
-                                format_func=lambda n: title(learners.get(n)))
+                                format_func=offered.__getitem__)
         st.caption(t("pg_adapt.brief_caption", n=BRIEF_STEPS))
         if ticked:
             shots = sorted({1, 5, 10, cfg.task_config.k_shot})

@@ -28,8 +28,9 @@ if not records:
     st.info(t("pg_compare.empty"))
     st.stop()
 by_id = {r.id: r for r in records}
+labels = {i: shared.label(r) for i, r in by_id.items()}  # looked up now, not by a later format_func
 chosen = st.multiselect(t("pg_compare.runs"), list(by_id), default=list(by_id)[:2],
-                        format_func=lambda i: shared.label(by_id[i]), key="compare.runs",
+                        format_func=labels.__getitem__, key="compare.runs",
                         placeholder=t("pg_compare.runs_placeholder"))
 if not chosen:
     st.info(t("pg_compare.choose"))
@@ -46,7 +47,7 @@ shared.table([by_id[i] for i in chosen], store.finals(chosen))
 st.caption(t("pg_compare.memory"))
 
 st.subheader(t("pg_compare.seeds"))
-base_id = st.selectbox(t("pg_compare.setup"), chosen, format_func=lambda i: shared.label(by_id[i]),
+base_id = st.selectbox(t("pg_compare.setup"), chosen, format_func=labels.__getitem__,
                        key="compare.base")
 left, right = st.columns([1, 3], vertical_alignment="bottom")
 n = left.number_input(t("pg_compare.repeats"), 1, 20, 3, key="compare.n", help=t("pg_compare.repeats_help"))

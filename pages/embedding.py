@@ -7,7 +7,7 @@ from metaviz.analysis import embedding as emb
 from metaviz.checkpoint import zoo
 from metaviz.figures.embedding import accuracy_figure, class_color, clicked, embedding_figure, thumbnails
 from ui import forms, state, words
-from ui.i18n import t, title
+from ui.i18n import labels, t, title
 from ui.router import ensure_router
 from ui.run_view import memo
 from ui.worker import session_worker
@@ -51,9 +51,9 @@ st.caption(t("pg_embedding.parameters", learner=config.learner, task=config.task
 families = [n for n in tasks.available() if tasks.get(n).kind == "classification"]
 c1, c2, c3 = st.columns(3)
 family = c1.selectbox(t("pg_embedding.family"), families, index=families.index(config.task),
-                      key=f"embedding.{source}.family", format_func=lambda n: title(tasks.get(n)))
+                      key=f"embedding.{source}.family", format_func={n: title(tasks.get(n)) for n in families}.get)
 split = c2.segmented_control(t("pg_embedding.split"), list(SPLIT_KEYS), default="test", required=True,
-                             key="embedding.split", format_func=lambda s: t(SPLIT_KEYS[s]))
+                             key="embedding.split", format_func=labels(SPLIT_KEYS).__getitem__)
 task_seed = c3.number_input(t("pg_embedding.task_seed"), 0, 1_000_000, 0, key="embedding.task_seed",
                             help=t("pg_embedding.task_seed_help"))
 with st.expander(t("pg_embedding.task_settings")):
@@ -62,14 +62,14 @@ with st.expander(t("pg_embedding.task_settings")):
 learner_cls = learners.get(config.learner)
 p1, p2, p3 = st.columns(3)
 method = p1.segmented_control(t("pg_embedding.method"), list(METHOD_KEYS), default="pca", required=True,
-                              key="embedding.method", format_func=lambda m: t(METHOD_KEYS[m]))
+                              key="embedding.method", format_func=labels(METHOD_KEYS).__getitem__)
 plane = p2.segmented_control(t("pg_embedding.plane"), list(PLANE_KEYS), default="fixed", required=True,
-                             key="embedding.plane", format_func=lambda p: t(PLANE_KEYS[p]),
+                             key="embedding.plane", format_func=labels(PLANE_KEYS).__getitem__,
                              help=t("pg_embedding.plane_help"))
 layer = "embedding" if learner_cls.has_embedding else "penultimate"
 if learner_cls.has_embedding:
     layer = p3.segmented_control(t("pg_embedding.layer"), list(LAYER_KEYS), default="embedding", required=True,
-                                 key="embedding.layer", format_func=lambda v: t(LAYER_KEYS[v]))
+                                 key="embedding.layer", format_func=labels(LAYER_KEYS).__getitem__)
 adapted = learner_cls.has_inner_loop and p3.toggle(t("pg_embedding.adapted"), key="embedding.adapted",
                                                    help=t("pg_embedding.adapted_help"))
 

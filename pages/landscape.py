@@ -8,7 +8,7 @@ from metaviz.analysis.landscape import LandscapeConfig, compute_landscape, defau
 from metaviz.analysis.toy import ToyConfig, toy_surface, toy_update
 from metaviz.figures.landscape import VIEWS, landscape_figure, path_loss_figure, toy_figure
 from ui import code, forms, state, status, words
-from ui.i18n import t
+from ui.i18n import labels, t
 from ui.router import ensure_router
 from ui.worker import session_worker
 
@@ -43,7 +43,7 @@ with land:
         lconfig = forms.config_form(LandscapeConfig(), "landscape")
     left, mid, right = st.columns([2, 2, 1], vertical_alignment="bottom")
     view = left.segmented_control(t("pg_landscape.view"), VIEWS, default="contour", key="landscape.view",
-                                  format_func=lambda v: t(VIEW_KEYS[v])) or "contour"
+                                  format_func=labels(VIEW_KEYS).__getitem__) or "contour"
     steps = [s for s, _ in trajectory]  # a new widget, at the latest, when they change (Recompute moves there)
     centre = mid.select_slider(t("pg_landscape.centre"), steps, value=steps[-1],
                                key=f"landscape.c.{hash((run, *steps))}")
@@ -105,7 +105,7 @@ with toy:
         theta = tuple(st.number_input(t("pg_landscape.theta", i=i), -3.0, 3.0, step=0.1, key=f"toy.theta{i}")
                       for i in (1, 2))
         background = st.radio(t("pg_landscape.background"), list(BACKGROUND_KEYS), key="toy.background",
-                              horizontal=True, format_func=lambda b: t(BACKGROUND_KEYS[b]))
+                              horizontal=True, format_func=labels(BACKGROUND_KEYS).__getitem__)
 
     def clicked():
         if points := st.session_state[TOY_CHART].selection.points:  # a click sets the two number boxes

@@ -8,7 +8,7 @@ from metaviz.data import uploads
 from metaviz.figures.embedding import embedding_figure
 from metaviz.figures.fewshot import inner_loop_figure, probability_figure
 from ui import canvas, examples, words
-from ui.i18n import said, t
+from ui.i18n import labels, said, t
 from ui.router import ensure_router
 
 ensure_router()
@@ -30,7 +30,7 @@ except ValueError as error:
 st.caption(t("pg_own.model", model=model.label, spec=examples.describe(spec, model.config)))
 
 # one or the other, not tabs: a canvas first drawn in a hidden tab stays zero-sized in the browser
-mode = st.segmented_control(t("pg_own.mode"), list(MODES), format_func=lambda m: t(MODES[m]), default="upload",
+mode = st.segmented_control(t("pg_own.mode"), list(MODES), format_func=labels(MODES).__getitem__, default="upload",
                             key="own.mode")
 if mode == "draw":
     canvas.drawing_panel(spec)

@@ -31,7 +31,8 @@ if not records:
 shared.table(records, store.finals(r.id for r in records))
 
 by_id = {r.id: r for r in records}
-chosen = st.selectbox(t("pg_runs.open"), list(by_id), format_func=lambda i: shared.label(by_id[i]), key="runs.open")
+labels = {i: shared.label(r) for i, r in by_id.items()}  # looked up now, not by a later format_func
+chosen = st.selectbox(t("pg_runs.open"), list(by_id), format_func=labels.__getitem__, key="runs.open")
 live = by_id[chosen].status == "running"
 
 

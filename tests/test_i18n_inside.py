@@ -227,17 +227,6 @@ def axis_title(spec: dict, axis: str) -> str:
     return ((spec["layout"].get(axis) or {}).get("title") or {}).get("text", "")
 
 
-@pytest.fixture
-def chinese_outside_the_script():
-    """AppTest calls a widget's ``format_func`` again in the test's own thread (to find the index of a value when
-    any widget is set), where ``st.session_state`` is Streamlit's bare-mode stand-in, not the app session's: the
-    stand-in gets the session's language too, as a browser session only ever formats in its own."""
-    import streamlit as st
-
-    yield lambda: st.session_state.__setitem__(i18n.LANG, "zh")  # called when the session turns Chinese
-    st.session_state.pop(i18n.LANG, None)
-
-
 def open_in_chinese(page: str, at: AppTest | None = None) -> AppTest:
     at = at or AppTest.from_file(APP, default_timeout=240)
     at.session_state[i18n.LANG] = "zh"
@@ -288,8 +277,7 @@ def test_landscape_page_in_chinese():
     assert any(m.value.startswith(ZH["pg_landscape.gradients"].split("{")[0]) for m in at.markdown)
 
 
-def test_embedding_page_in_chinese(chinese_outside_the_script):
-    chinese_outside_the_script()
+def test_embedding_page_in_chinese():
     at = open_in_chinese("pages/embedding.py")
     assert at.title[0].value == ZH["pg_embedding.title"]
     assert any(m.label == ZH["fig_embedding.full_score"] for m in at.metric)
@@ -307,11 +295,10 @@ def test_embedding_page_in_chinese(chinese_outside_the_script):
 
 
 @pytest.mark.slow
-def test_adaptation_page_in_chinese_after_a_short_classification_run(chinese_outside_the_script):
+def test_adaptation_page_in_chinese_after_a_short_classification_run():
     """The classification branch (learners to compare by their translated titles, accuracy against steps and
     shots) on the session's run."""
     at = train_in_session(RunConfig(task="blobs", train=TrainConfig(n_steps=10, eval_every=5, n_eval_tasks=5)))
-    chinese_outside_the_script()
     at = open_in_chinese("pages/adaptation.py", at)
     done = ZH["status.done"]
     deadline = time.monotonic() + 60

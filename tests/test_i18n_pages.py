@@ -73,3 +73,19 @@ def test_the_check_finds_english_and_lets_names_through():
     assert english_sentences("Press Start to meta-train") == ["Press Start to meta-train"]
     assert english_sentences("按 Start 开始：MAML / FOMAML, Prototypical Networks, Conv4 on Omniglot") == []
     assert english_sentences("见 *Model-Agnostic Meta-Learning for fast adaptation* 与 `python -m metaviz`") == []
+
+
+@pytest.mark.parametrize("page, key", [("pages/learn/04_bilevel.py", "learn-4-preset"),
+                                       ("pages/learn/05c_metric.py", "learn-5c-when"),
+                                       ("pages/learn/06c_cost.py", "learn-6c-task"),
+                                       ("pages/landscape.py", "landscape.view")])
+def test_a_chinese_page_keeps_its_option_labels_after_a_choice(page, key):
+    # AppTest formats options again outside the script run when a widget is set: labels looked up while drawing
+    # (ui.i18n.labels) stay Chinese, where a format_func calling t() later would fall back to English
+    at = open_in_chinese(page)
+    widgets = at.get("selectbox") + at.get("radio") + at.get("button_group")
+    chosen = next(w for w in widgets if getattr(w, "key", None) == key)
+    chosen.set_value(chosen.value).run()  # setting any widget makes AppTest format every option again
+    assert not at.exception, [e.value for e in at.exception]
+    found = {s for text in shown_texts(at) for s in english_sentences(text)}
+    assert not found, f"English left on {page} in Chinese after a choice: {sorted(found)}"

@@ -104,6 +104,13 @@ def t(key: str, **fmt) -> str:
     return value.format(**fmt) if fmt else value
 
 
+def labels(keys: dict) -> dict:
+    """``{option: t(key)}`` for a widget's ``{option: key}``, looked up now. Pass ``labels(...).__getitem__`` as
+    its ``format_func``: a function that calls ``t`` later runs outside the script run in AppTest, and would
+    then format in the default language."""
+    return {option: t(key) for option, key in keys.items()}
+
+
 def title_key(cls) -> str:
     """``title.learners.maml``: the catalogue key of a plugin class's ``title``."""
     return "title." + cls.__module__.removeprefix("metaviz.")

@@ -46,8 +46,9 @@ def filtered(records: list[RunRecord], key: str) -> list[RunRecord]:
     for col, field in zip(cols, ("task", "learner", "status")):
         options = sorted({getattr(r, field) for r in records})
         title, placeholder = FILTER_KEYS[field]
+        shown = {o: status_label(o) if field == "status" else str(o) for o in options}  # looked up now
         chosen[field] = col.multiselect(t(title), options, key=f"{key}.{field}", placeholder=t(placeholder),
-                                        format_func=status_label if field == "status" else str)
+                                        format_func=shown.__getitem__)
     return [r for r in records if all(not v or getattr(r, f) in v for f, v in chosen.items())]
 
 

@@ -8,7 +8,7 @@ from metaviz.analysis.toy import PRESETS, ToyConfig, toy_surface, toy_update
 from metaviz.figures.landscape import toy_figure
 from metaviz.figures.lessons import gradient_parts_figure
 from ui import lesson, state, words
-from ui.i18n import t
+from ui.i18n import labels, t
 from ui.router import ensure_router
 
 ensure_router()
@@ -36,7 +36,7 @@ lesson.header(__file__, "l4.title", "l4.body")
 st.latex(t("l4.formula"))
 st.markdown(t("l4.body2"))
 c1, c2, c3 = st.columns(3)
-preset = c1.selectbox(t("l4.preset"), list(PRESETS), format_func=lambda p: t(PRESET_KEYS[p]), key="learn-4-preset")
+preset = c1.selectbox(t("l4.preset"), list(PRESETS), format_func=labels(PRESET_KEYS).__getitem__, key="learn-4-preset")
 inner_lr = c2.slider(t("l4.inner_lr"), 0.05, 0.45, 0.2, 0.05, key="learn-4-lr")
 inner_steps = c3.slider(t("l4.inner_steps"), 1, 5, 1, key="learn-4-steps")
 surface, update = toy(preset, round(inner_lr, 2), inner_steps)
