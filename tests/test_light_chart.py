@@ -53,6 +53,7 @@ def test_log_ticks_use_powers_of_ten_then_finer_multiples_for_a_short_range():
 
 def test_tick_labels_have_the_decimals_their_spacing_needs():
     assert tick_label(0.4, 0.2) == "0.4" and tick_label(40.0, 20.0) == "40" and tick_label(0.25, 0.05) == "0.25"
+    assert tick_label(-0.0, 0.5) == "0.0" and tick_label(1000.0) == "1000" and tick_label(0.001) == "0.001"
 
 
 def test_points_land_where_the_documented_map_puts_them():
@@ -91,9 +92,10 @@ def test_nan_breaks_a_line_and_markers_draw_one_dot_per_point():
 
 def test_words_are_escaped_and_lines_with_nothing_to_draw_are_left_out():
     name = 'loss <b>"&</b>'
-    lines = [Line(np.arange(3.0), np.ones(3), name, "#000"), Line(np.arange(3.0), np.full(3, np.nan), "gone", "#f00")]
+    lines = [Line(np.arange(3.0), np.ones(3), name, '#000" onload="x'),
+             Line(np.arange(3.0), np.full(3, np.nan), "gone", "#f00")]
     html = line_chart(lines, title="<script>x</script>", x_title="a & b", y_title="y")
-    assert "<script>" not in html and "<b>" not in html
+    assert "<script>" not in html and "<b>" not in html and 'onload="' not in html
     root = parse(html)
     words = "".join(root.itertext())
     assert name in words and "<script>x</script>" in words and "a & b" in words and "gone" not in words

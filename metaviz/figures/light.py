@@ -65,8 +65,9 @@ def log_ticks(lo: float, hi: float) -> np.ndarray:
 
 def tick_label(value: float, step: float | None = None) -> str:
     """``value`` with as many decimals as the tick spacing ``step`` needs (None: shortest form)."""
+    value += 0.0  # -0.0 + 0.0 is 0.0: no "-0" label
     if step is None or step <= 0:
-        return f"{value:.3g}"
+        return f"{value:g}"
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     return f"{value:.{decimals}f}" if abs(value) < 1e6 else f"{value:.3g}"
 
@@ -87,7 +88,7 @@ def _runs(mask: np.ndarray) -> list[slice]:
 
 def _stroke(color: str, dash: str | None, width: float = 2, opacity: float = 1.0) -> str:
     dasharray = DASHES.get(dash, "")
-    return (f'stroke="{color}" stroke-width="{width:g}" stroke-opacity="{opacity:g}" '
+    return (f'stroke="{escape(color)}" stroke-width="{width:g}" stroke-opacity="{opacity:g}" '
             'vector-effect="non-scaling-stroke"' + (f' stroke-dasharray="{dasharray}"' if dasharray else ""))
 
 
@@ -157,8 +158,8 @@ def line_chart(lines: list[Line], title: str = "", x_title: str = "", y_title: s
                            f'{_stroke(line.color, line.dash, opacity=line.opacity)}/>')
                 if line.markers:  # a zero-length segment with round caps: a dot that the box's scaling keeps round
                     dots = "".join(f"M{a:.1f} {b:.1f}h0" for a, b in zip(px, py, strict=True))
-                    svg.append(f'<path d="{dots}" stroke="{line.color}" stroke-width="6" stroke-linecap="round" '
-                               'vector-effect="non-scaling-stroke"/>')
+                    svg.append(f'<path d="{dots}" stroke="{escape(line.color)}" stroke-width="6" '
+                               'stroke-linecap="round" vector-effect="non-scaling-stroke"/>')
     svg.append("</svg>")
     out += svg + labels
     out.append(f'</div></div><div style="text-align:center;padding-bottom:2px">{escape(x_title)}</div></div>')
