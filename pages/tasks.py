@@ -67,8 +67,6 @@ with view:
     split_info = class_split(family, task_config)
     if split_info is not None:
         st.markdown(t("pg_tasks.classes_by_split"))
-        st.plotly_chart(split_figure(split_info, text=dict(
-            train=t("fig_tasks.split_train"), val=t("fig_tasks.split_val"), test=t("fig_tasks.split_test"),
-            val_test=t("fig_tasks.split_val_test"), unused=t("fig_tasks.split_unused"))), key="builder-split")
+        st.plotly_chart(split_figure(split_info, text=words.task_split()), key="builder-split")
     st.page_link("pages/train.py", label=t("pg_tasks.to_train"), icon=":material/play_arrow:")
     code.explain(cls)

@@ -85,7 +85,7 @@ def test_figures_of_shared_builders_are_translated():
     at = open_lesson("pages/learn/01_learning_to_learn.py", "zh")
     names = [trace.get("name", "") for trace in chart_specs(at)[0]["data"]]
     assert "真实函数" in names and "ground truth" not in names
-    assert any(name.startswith("支持集 (K=") for name in names)
+    assert i18n.catalogue("zh")["fig_adapt.fit_support"].format(k=10) in names
     assert any("1 步之后" in name for name in names)
 
 

@@ -9,7 +9,6 @@ papers (:func:`papers`) and links to the previous and next lessons (:func:`foote
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -101,53 +100,18 @@ def footer(page_file: str) -> None:
         right.page_link(path, label=f"{t('lesson.next')} {t(key)}", icon=":material/arrow_forward:")
 
 
-# ---- figures drawn by the other pages' builders, in the reader's language ----------------------------------
-
-FIGURE_WORDS = {  # English trace names (as the shared builders write them) -> catalogue keys
-    "ground truth": "fig.truth",
-    "true function": "fig.truth",
-    "before adaptation": "fig.before",
-    "support set": "fig.support_set",
-    "support": "fig.support",
-    "query": "fig.query",
-    "meta-train tasks": "fig.train_tasks",
-    "held-out tasks": "fig.heldout_tasks",
-    "meta-train": "fig.split_train",
-    "meta-validation": "fig.split_val",
-    "meta-test": "fig.split_test",
-    "meta-validation and meta-test": "fig.split_val_test",
-    "unused": "fig.split_unused",
-    "prototype (class mean)": "fig.prototype",
-    "query nearer another class's prototype": "fig.wrong",
-    "nearest-prototype regions (in the plane)": "fig.regions",
-}
-AFTER_STEPS = re.compile(r"^(?P<name>.+): after (?P<n>\d+) steps?$")  # "MAML: after 1 step"
-
-
-def translate_name(name: str) -> str:
-    """A legend name of a shared builder in the session's language: known names, optionally followed by a
-    parenthesis ("support set (K=10)", "meta-train (145)"), and "<learner>: after <n> steps"."""
-    for english, key in FIGURE_WORDS.items():
-        if name == english or name.startswith(english + " ("):
-            return t(key) + name[len(english):]
-    if match := AFTER_STEPS.match(name):
-        return t("fig.after", name=match["name"], n=int(match["n"]))
-    return name
-
+# ---- a lesson's own words on a shared builder's figure ------------------------------------------------------
 
 def relabel(fig: go.Figure, title: str | None = None, x: str | None = None, y: str | None = None) -> go.Figure:
-    """A figure from a shared builder with its title and axis titles replaced (what is passed) and, outside
-    English, its common legend names translated."""
+    """A figure from a shared builder with the title and axis titles that the lesson says differently (what is
+    passed) put in. The builder's own words (legend names, panel titles) come in through its ``text=``
+    (:mod:`ui.words`)."""
     if title is not None:
         fig.update_layout(title_text=title)
     if x is not None:
         fig.update_xaxes(title_text=x)
     if y is not None:
         fig.layout.yaxis.title = dict(text=y)  # the first (left) y axis only: subplots share it
-    if current() != "en":
-        for trace in fig.data:
-            if trace.name:
-                trace.name = translate_name(trace.name)
     return fig
 
 

@@ -1,6 +1,6 @@
-"""The analysis pages' words in the session's language: the ``text=`` (and ``names=``) overrides of the figure
-builders they draw with (Adaptation, Loss Landscape, Embedding Space), the state of a run, what a loss landscape
-shows and the scores of an embedding picture.
+"""The pages' words in the session's language: the ``text=`` (and ``names=``) overrides of the figure builders
+that the lab pages (Task Builder, Adaptation, Loss Landscape, Embedding Space) and the lessons draw with, the state
+of a run, what a loss landscape shows and the scores of an embedding picture.
 
 The figure builders in ``metaviz.figures`` keep English defaults for the engine's own users; each function here
 returns the catalogue's version of one builder's ``TEXT`` entry, so the builders fill the placeholders themselves.
@@ -24,6 +24,12 @@ def task_preview() -> dict[str, str]:
     """The words of :func:`metaviz.figures.tasks.preview_figure`."""
     return dict(task=t("fig_tasks.task"), truth=t("fig_tasks.truth"), support=t("fig_tasks.support"),
                 query=t("fig_tasks.query"), point=t("fig_tasks.point"))
+
+
+def task_split() -> dict[str, str]:
+    """The words of :func:`metaviz.figures.tasks.split_figure`: the name of each split in its legend."""
+    return dict(train=t("fig_tasks.split_train"), val=t("fig_tasks.split_val"), test=t("fig_tasks.split_test"),
+                val_test=t("fig_tasks.split_val_test"), unused=t("fig_tasks.split_unused"))
 
 
 # ---- metaviz.figures.adaptation ---------------------------------------------------------------------------

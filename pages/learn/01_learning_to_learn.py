@@ -5,7 +5,7 @@ import streamlit as st
 
 from metaviz.analysis.adaptation import adaptation_curves
 from metaviz.figures.adaptation import adaptation_figure
-from ui import lesson, state
+from ui import lesson, state, words
 from ui.i18n import t
 from ui.router import ensure_router
 
@@ -27,12 +27,12 @@ task_seed = right.number_input(t("lesson.task"), 0, 10_000, 0, key="learn-1-task
 with st.spinner(t("lesson.computing")):
     trained = lesson.sine_run(state.seed(), n_steps)
     result = curves(state.seed(), n_steps, task_seed)
-fig = adaptation_figure(result, uirevision="learn-1")
+fig = adaptation_figure(result, uirevision="learn-1", text=words.fit(), names=words.learner_names())
 names = {"scratch": t("l1.scratch"), "pretrained": t("l1.pretrained"), "maml": "MAML"}
 for annotation, name in zip(fig.layout.annotations, result.predictions):  # the panels' titles
     mse = result.grid_mse[name]
     annotation.text = t("l1.panel", name=names[name], before=mse[0], after1=mse[1], after10=mse[-1])
-st.plotly_chart(lesson.relabel(fig), key="learn-1-figure")
+st.plotly_chart(fig, key="learn-1-figure")
 st.caption(t("l1.caption", steps=n_steps, seconds=trained.seconds, lr=result.inner_lr))
 lesson.try_this("l1.try")
 lesson.lab_link(lesson.lab_config(lesson.sine_config(state.seed())))

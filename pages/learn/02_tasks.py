@@ -10,7 +10,7 @@ from metaviz.analysis.embedding import omniglot_available
 from metaviz.analysis.tasks import preview
 from metaviz.figures.tasks import image_grid, preview_figure
 from metaviz.train import RunConfig
-from ui import lesson, state
+from ui import lesson, state, words
 from ui.i18n import t
 from ui.router import ensure_router
 
@@ -36,7 +36,7 @@ seed = state.seed() * 1000 + st.session_state.get("learn-2-seed", 0)
 with st.spinner(t("lesson.computing")):
     sines, chars = sample("sinusoid", n_way, k_shot, seed), sample(family, n_way, k_shot, seed)
 st.subheader(t("l2.sines"))
-fig = lesson.relabel(preview_figure(sines))
+fig = preview_figure(sines, text=words.task_preview())
 fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, x=0, xanchor="left"))
 st.plotly_chart(fig, key="learn-2-figure")
 st.caption(t("l2.sines_caption", k=k_shot))

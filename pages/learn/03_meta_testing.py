@@ -8,7 +8,7 @@ from metaviz.analysis.adaptation import step_curves
 from metaviz.analysis.embedding import omniglot_available, quick_config, quick_run, zoo_run
 from metaviz.analysis.tasks import class_split
 from metaviz.figures.tasks import split_figure
-from ui import lesson, state
+from ui import lesson, state, words
 from ui.i18n import t
 from ui.router import ensure_router
 
@@ -47,8 +47,8 @@ with st.spinner(t("lesson.computing")):
 names = {"train": t("l3.train"), "val": t("l3.val"), "test": t("l3.test")}
 for column, s in zip(st.columns(3), SPLITS):
     column.metric(names[s], f"{scores[s]:.0%}", help=t("l3.metric_help", n=n_way, k=k_shot))
-st.plotly_chart(lesson.relabel(split_figure(split, columns=40 if config.task == "omniglot" else 10),
-                               title=t("l3.figure_title")), key="learn-3-figure")
+fig = split_figure(split, columns=40 if config.task == "omniglot" else 10, text=words.task_split())
+st.plotly_chart(lesson.relabel(fig, title=t("l3.figure_title")), key="learn-3-figure")  # the lesson's own title
 st.caption(t("l3.caption_omniglot") if config.task == "omniglot" else t("l3.caption_digits"))
 lesson.try_this("l3.try")
 lesson.lab_link(lesson.lab_config(dataclasses.replace(config, seed=state.seed())))

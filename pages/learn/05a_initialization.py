@@ -9,7 +9,7 @@ from metaviz import learners
 from metaviz.analysis.adaptation import adaptation_curves
 from metaviz.analysis.lessons import train_states
 from metaviz.figures.adaptation import adaptation_figure
-from ui import lesson, state
+from ui import lesson, state, words
 from ui.i18n import t
 from ui.router import ensure_router
 
@@ -46,7 +46,8 @@ names = tuple(n for n in CHOICES if n in names) or ("maml",)
 with st.spinner(t("lesson.computing")):
     result = curves(state.seed(), n_steps, names, task_seed)
     seconds = sum(trained(state.seed(), n_steps, n)[1] for n in names)
-st.plotly_chart(lesson.relabel(adaptation_figure(result, uirevision="learn-5a")), key="learn-5a-figure")
+fig = adaptation_figure(result, uirevision="learn-5a", text=words.fit(), names=words.learner_names())
+st.plotly_chart(fig, key="learn-5a-figure")
 st.caption(t("l5a.caption", steps=n_steps, seconds=seconds, lr=result.inner_lr, k=STEPS))
 lesson.try_this("l5a.try")
 lab = lesson.sine_config(state.seed())

@@ -7,7 +7,7 @@ import streamlit as st
 
 from metaviz.analysis.embedding import TaskView, embedding_frames, omniglot_available, quick_config, quick_run, zoo_run
 from metaviz.figures.embedding import embedding_figure
-from ui import lesson, state
+from ui import lesson, state, words
 from ui.i18n import t
 from ui.router import ensure_router
 
@@ -41,8 +41,8 @@ task_seed = c4.number_input(t("lesson.task"), 0, 10_000, 0, key="learn-5c-task",
 with st.spinner(t("lesson.computing")):
     config, result = frames(family, state.seed(), n_way, k_shot, task_seed)
 frame = result.frames[-1 if when == "after" else 0]
-st.plotly_chart(lesson.relabel(embedding_figure(frame, result.x_range, result.y_range), x=t("l5c.pc1"),
-                               y=t("l5c.pc2")), key="learn-5c-figure")
+fig = embedding_figure(frame, result.x_range, result.y_range, text=words.embedding())
+st.plotly_chart(lesson.relabel(fig, x=t("l5c.pc1"), y=t("l5c.pc2")), key="learn-5c-figure")  # the lesson's axes
 st.caption(t("l5c.caption", acc=frame.accuracy, plane=frame.plane_accuracy, chance=1 / n_way,
              step=result.frames[-1].step))
 lesson.try_this("l5c.try")

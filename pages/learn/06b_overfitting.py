@@ -7,7 +7,7 @@ import streamlit as st
 
 from metaviz.analysis.adaptation import overfit_configs, overfit_from_evals, quick_run
 from metaviz.figures.adaptation import overfitting_figure
-from ui import lesson, state
+from ui import lesson, state, words
 from ui.i18n import t
 from ui.router import ensure_router
 
@@ -35,8 +35,9 @@ n_steps = c2.select_slider(t("lesson.steps"), (100, 200, 400), value=200, key="l
 with st.spinner(t("lesson.computing_long")):
     (few, many), seconds = compute(state.seed(), distinct, n_steps)
 labels = (t("l6b.few", n=distinct), t("l6b.many"))
-fig = overfitting_figure(dict(zip(labels, (few, many))), uirevision="learn-6b")
-st.plotly_chart(lesson.relabel(fig, title=t("l6b.figure_title"), x=t("l6b.x"), y=t("l6b.y")), key="learn-6b-figure")
+own = dict(title=t("l6b.figure_title"), x=t("l6b.x"), y_loss=t("l6b.y"))  # the lesson's title and axes
+fig = overfitting_figure(dict(zip(labels, (few, many))), uirevision="learn-6b", text=words.overfit() | own)
+st.plotly_chart(fig, key="learn-6b-figure")
 st.caption(t("l6b.caption", few=float(few.gap[-1]), many=float(many.gap[-1]), seconds=seconds))
 lesson.try_this("l6b.try")
 lesson.lab_link(lesson.lab_config(configs(state.seed(), distinct, n_steps)[0]))
