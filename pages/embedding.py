@@ -50,8 +50,9 @@ st.caption(t("pg_embedding.parameters", learner=config.learner, task=config.task
 
 families = [n for n in tasks.available() if tasks.get(n).kind == "classification"]
 c1, c2, c3 = st.columns(3)
+family_names = {n: title(tasks.get(n)) for n in families}  # labels looked up now, not by a later format_func
 family = c1.selectbox(t("pg_embedding.family"), families, index=families.index(config.task),
-                      key=f"embedding.{source}.family", format_func={n: title(tasks.get(n)) for n in families}.get)
+                      key=f"embedding.{source}.family", format_func=family_names.__getitem__)
 split = c2.segmented_control(t("pg_embedding.split"), list(SPLIT_KEYS), default="test", required=True,
                              key="embedding.split", format_func=labels(SPLIT_KEYS).__getitem__)
 task_seed = c3.number_input(t("pg_embedding.task_seed"), 0, 1_000_000, 0, key="embedding.task_seed",

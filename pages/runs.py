@@ -6,13 +6,13 @@ import streamlit as st
 
 from metaviz import learners, tasks
 from metaviz.export import export_zip, import_run
-from metaviz.figures.curves import accuracy_curves, loss_curves, loss_html, steps_curve
+from metaviz.figures.curves import accuracy_curves, steps_curve
 from metaviz.messages import recognise
 from ui import runs as shared
 from ui import state, status
 from ui.i18n import said, t
 from ui.router import ensure_router
-from ui.run_view import accuracy_text, loss_text, steps_text
+from ui.run_view import accuracy_text, loss_view, steps_text
 from ui.worker import session_worker
 
 ensure_router()
@@ -56,12 +56,8 @@ def detail(run_id: str) -> None:
     if record.message:
         (st.error if record.status in ("error", "diverged") else st.info)(said(recognise(record.message)))
     left, right = st.columns([3, 2])
-    if live:  # redrawn every second: the light chart (a plotly one is laid out again at each redraw)
-        left.markdown(loss_html(history.train, history.evals, record.learner, text=loss_text()),
-                      unsafe_allow_html=True)
-    else:
-        left.plotly_chart(loss_curves(history.train, history.evals, record.learner, uirevision=f"runs-{run_id}",
-                                      text=loss_text()), key="runs.loss")
+    with left:  # redrawn every second while it trains
+        loss_view(history.train, history.evals, record.learner, live, key="runs.loss", uirevision=f"runs-{run_id}")
     classification = tasks.get(record.task).kind == "classification"
     if classification:
         n_way = record.config.get("task_config", {}).get("n_way", 2)

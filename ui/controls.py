@@ -62,7 +62,7 @@ def _buttons(worker: Worker, config: RunConfig) -> None:
             worker.wait(lambda s: s.step > 0 or not s.live, timeout=FIRST_POINT_WAIT)
         except TimeoutError:  # a slow first step (a big network): the live panel will show it
             pass
-    if paused and len(sent) == 1:
+    if paused:
         try:
             st.rerun(scope="fragment")
         except StreamlitAPIException:  # the click arrived with a whole-page run: redraw the page

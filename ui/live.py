@@ -29,12 +29,13 @@ def live_panel(worker: Worker, render: Callable[[Snapshot], None], drawn: Snapsh
     right after Start shows its first point sooner without the heavy views, which follow within ``interval``).
     """
     training = drawn.live
-    wait = [later and training]  # the page run skips, the fragment's own reruns draw
+    skip = later and training  # the page run skips; the fragment's own reruns draw
 
     @st.fragment(run_every=interval if training else None)
     def panel() -> None:
-        if wait[0]:
-            wait[0] = False
+        nonlocal skip
+        if skip:
+            skip = False
             return
         snapshot = worker.snapshot()
         render(snapshot)

@@ -27,7 +27,6 @@ def memo(name: str, key, compute):
     return held[1]
 
 
-
 def loss_text() -> dict[str, str]:
     """The words of :func:`metaviz.figures.curves.loss_curves` in the session's language."""
     return dict(title=t("fig_curves.loss_title"), x=t("fig_curves.iteration"), y=t("fig_curves.loss"),
@@ -75,17 +74,22 @@ def status_row(snap: Snapshot) -> None:
 def loss_chart(snap: Snapshot) -> None:
     """The meta-training and meta-validation losses: new points at every refresh.
 
-    While the run trains, a light SVG chart (the browser would lay a plotly chart out again at each of the two
-    or three redraws a second, and the page's controls would wait for it); once it stops, the plotly chart."""
+    While the run trains, a light HTML/SVG chart (the browser would lay a plotly chart out again at each of the
+    two or three redraws a second, and the page's controls would wait for it); once it stops, the plotly chart."""
     if not snap.config:
         st.info(t("ui_run.press_start", start=t("ui_controls.start")))
         return
+    loss_view(snap.train, snap.evals, snap.config.learner, snap.live, key="train-loss")
     if snap.live:
-        # markdown, not st.html, whose sanitizer drops SVG; the HTML is ours, its words escaped (light.line_chart)
-        st.markdown(loss_html(snap.train, snap.evals, snap.config.learner, text=loss_text()), unsafe_allow_html=True)
         st.caption(t("ui_run.live_chart", pause=t("ui_controls.pause")))
-        return
-    st.plotly_chart(loss_curves(snap.train, snap.evals, snap.config.learner, text=loss_text()), key="train-loss")
+
+
+def loss_view(train, evals, learner: str, live: bool, key: str, uirevision: str = "loss-curves") -> None:
+    """The loss chart of a run: light HTML while it trains and the view redraws often, plotly once it stops."""
+    if live:  # markdown, not st.html, whose sanitizer drops SVG; the HTML is ours, its words escaped
+        st.markdown(loss_html(train, evals, learner, text=loss_text()), unsafe_allow_html=True)
+    else:
+        st.plotly_chart(loss_curves(train, evals, learner, uirevision=uirevision, text=loss_text()), key=key)
 
 
 def task_preview(config: RunConfig) -> None:

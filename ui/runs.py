@@ -31,8 +31,6 @@ def store() -> Store:
         st.stop()
 
 
-
-
 def label(record: RunRecord) -> str:
     name = f" «{record.name}»" if record.name else ""
     return t("ui_runs.label", id=record.id, learner=record.learner, task=record.task, seed=record.seed,

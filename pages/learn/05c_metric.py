@@ -8,7 +8,7 @@ import streamlit as st
 from metaviz.analysis.embedding import TaskView, embedding_frames, omniglot_available, quick_config, quick_run, zoo_run
 from metaviz.figures.embedding import embedding_figure
 from ui import lesson, state, words
-from ui.i18n import t
+from ui.i18n import labels, t
 from ui.router import ensure_router
 
 ensure_router()
@@ -34,9 +34,8 @@ family = "omniglot" if omniglot_available() else "digits"
 ways = (3, 5, 10) if family == "omniglot" else (2, 3, 5)
 n_way = c1.select_slider(t("l2.n_way"), ways, value=5, key="learn-5c-n")
 k_shot = c2.select_slider(t("l2.k_shot"), (1, 3, 5), value=5, key="learn-5c-k")
-moments = {"after": t("l5c.after"), "before": t("l5c.before")}  # looked up now, not by a later format_func
-when = c3.radio(t("l5c.network"), list(moments), key="learn-5c-when", horizontal=True,
-                format_func=moments.__getitem__)
+when = c3.radio(t("l5c.network"), ("after", "before"), key="learn-5c-when", horizontal=True,
+                format_func=labels({"after": "l5c.after", "before": "l5c.before"}).__getitem__)
 task_seed = c4.number_input(t("lesson.task"), 0, 10_000, 0, key="learn-5c-task", help=t("lesson.task_help"))
 with st.spinner(t("lesson.computing")):
     config, result = frames(family, state.seed(), n_way, k_shot, task_seed)

@@ -9,7 +9,7 @@ from metaviz.analysis.lessons import compute_cost, cost_config
 from metaviz.device import device_label, resolve_device
 from metaviz.figures.lessons import cost_figure
 from ui import lesson, state
-from ui.i18n import t
+from ui.i18n import labels, t
 from ui.router import ensure_router
 
 ensure_router()
@@ -31,9 +31,8 @@ def measure(family: str, inner_steps: int, device: str, attempt: int):
 lesson.header(__file__, "l6c.title", "l6c.body")
 images = "omniglot" if omniglot_available() else "digits"
 c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-families = {images: t("l6c.images"), "sinusoid": t("l6c.sine")}  # looked up now, not by a later format_func
-family = c1.radio(t("l6c.task"), list(families), horizontal=True, key="learn-6c-task",
-                  format_func=families.__getitem__)
+family = c1.radio(t("l6c.task"), (images, "sinusoid"), horizontal=True, key="learn-6c-task",
+                  format_func=labels({images: "l6c.images", "sinusoid": "l6c.sine"}).__getitem__)
 inner_steps = c2.select_slider(t("l4.inner_steps"), (1, 3, 5), value=1, key="learn-6c-steps")
 if c3.button(t("l6c.again"), icon=":material/refresh:", key="learn-6c-again"):
     st.session_state["learn-6c-attempt"] = st.session_state.get("learn-6c-attempt", 0) + 1
