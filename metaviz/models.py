@@ -3,6 +3,9 @@
 * :class:`MLP`: the sinusoid network of the MAML paper, 1 -> 40 -> 40 -> 1 with ReLU.
 * :class:`Conv4`: four blocks of 3x3 conv (64 filters), BatchNorm, ReLU and 2x2
   max-pooling (Vinyals et al. 2016; Finn et al. 2017), then a linear head.
+* :class:`TextEncoder`: for token ids (``metaviz.data.tokenizer``): a bag of hashed character n-gram
+  embeddings averaged over the tokens that are not padding (fastText, Joulin et al. 2017; Bojanowski
+  et al. 2017), then an MLP.
 
 BatchNorm uses the statistics of the batch it sees and keeps no running
 averages (``track_running_stats=False``), as in MAML's reference code: each
@@ -53,11 +56,38 @@ class Conv4(nn.Module):
         return self.head(self.body(x))
 
 
+class TextEncoder(nn.Module):
+    """ids [..., L] int64 (0 pads) -> [..., out_dim].
+
+    The tokenizer hashes n-grams into ``vocab`` buckets; the embedding table folds them into ``table`` rows
+    (a second hash: id -> 1 + (id - 1) mod (table - 1)), so that the checkpoint stays a few MB while the
+    TF-IDF features keep the finer buckets. Row 0 is padding and the mean is taken over real tokens only,
+    so padding never changes an embedding. No batch statistics: each sentence is embedded on its own.
+    """
+
+    def __init__(self, vocab: int, out_dim: int, hidden: int = 256, layers: int = 1, dim: int = 64,
+                 table: int = 1 << 14):
+        super().__init__()
+        self.table = min(table, vocab)
+        self.embed = nn.Embedding(self.table, dim)
+        self.mlp = MLP(dim, out_dim, hidden=hidden, layers=layers)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        mask = (ids != 0).to(self.embed.weight.dtype)                          # [..., L]
+        rows = torch.where(ids > 0, 1 + (ids - 1) % (self.table - 1), 0)       # [..., L]
+        vectors = self.embed(rows) * mask[..., None]                           # [..., L, dim]
+        bag = vectors.sum(-2) / mask.sum(-1, keepdim=True).clamp(min=1)        # [..., dim]
+        return self.mlp(bag)
+
+
 def build_model(in_shape: tuple[int, ...], out_dim: int, hidden: int, layers: int,
-                seed: int) -> nn.Module:
-    """An MLP for vector inputs, a Conv4 for images, initialised from ``seed`` alone."""
+                seed: int, vocab_size: int = 0) -> nn.Module:
+    """An MLP for vector inputs, a Conv4 for images, a :class:`TextEncoder` for token ids (``vocab_size`` > 0,
+    see ``TaskDistribution.vocab_size``), initialised from ``seed`` alone."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
+        if vocab_size > 0:
+            return TextEncoder(vocab_size, out_dim, hidden=hidden, layers=layers)
         if len(in_shape) == 1:
             return MLP(in_shape[0], out_dim, hidden=hidden, layers=layers)
         if len(in_shape) == 3:

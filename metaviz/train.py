@@ -88,6 +88,8 @@ class RunConfig:
             raise TypeError(f"learner_config must be a {learner_cls.Config.__name__}")
         if task_cls.kind not in learner_cls.kinds:
             raise ValueError(f"{self.learner} cannot learn {task_cls.kind} tasks such as {self.task}")
+        if task_cls.input_kind() not in learner_cls.inputs:
+            raise ValueError(f"{self.learner} cannot take the inputs of {self.task}")
 
     def to_dict(self) -> dict:
         return {"task": self.task, "learner": self.learner, "task_config": self.task_config.to_dict(),
@@ -118,7 +120,7 @@ def build_learner(config: RunConfig, name: str | None = None, device: str | torc
         learner_config = cls.Config(**shared)
     learner_config = learner_config if learner_config is not None else cls.Config()
     net = build_model(task.in_shape, cls.net_out_dim(task, learner_config), config.train.hidden, config.train.layers,
-                      seed=config.seed)
+                      seed=config.seed, vocab_size=task.vocab_size)
     learner = cls(learner_config, task, net, device, strategy=config.train.strategy)
     learner.max_chunk = config.train.max_chunk
     return learner

@@ -33,7 +33,7 @@ with setup:
     task_name = st.selectbox(t("pg_train.family"), list(families), index=list(families).index(config.task),
                              format_func=families.__getitem__, disabled=share.locked("task"))
     task_cls = tasks.get(task_name)
-    names = learners.available(task_cls.kind)
+    names = learners.available(task_cls.kind, task_cls.input_kind())
     offered = {n: title(learners.get(n)) for n in names}
     learner_name = st.selectbox(t("pg_train.learner"), names, format_func=offered.__getitem__,
                                 index=names.index(config.learner) if config.learner in names else 0,

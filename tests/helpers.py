@@ -73,4 +73,25 @@ def example_config(name: str, tmp_path):
     if name == "image-folder":
         return cls.Config(path=str(make_image_folder(tmp_path / "images", n_classes=10)), n_way=2,
                           val_fraction=0.2, test_fraction=0.2)
+    if name == "text-file":
+        return cls.Config(path=str(make_sentences_file(tmp_path / "sentences.csv")), n_way=2,
+                          val_fraction=0.2, test_fraction=0.2)
     return cls.Config()
+
+
+def make_sentences_file(path, n_classes: int = 10, per_class: int = 6):
+    """A CSV of labelled sentences: each class repeats its own word, with a counter."""
+    rows = ["text,label"] + [f"please do {chr(97 + c) * 4} number {i},label_{c}"
+                             for c in range(n_classes) for i in range(per_class)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def task_for(learner: str) -> str:
+    """A small task family each learner can learn: sine waves for regression, blobs, or sentences."""
+    from metaviz import learners
+
+    cls = learners.get(learner)
+    if "features" not in cls.inputs:
+        return "intents"
+    return "sinusoid" if "regression" in cls.kinds else "blobs"

@@ -100,7 +100,7 @@ def test_features_after_the_inner_loop_move_for_maml_and_not_for_anil():
                                                                                             after.support)
 
 
-@pytest.mark.parametrize("name", learners.available("classification"))
+@pytest.mark.parametrize("name", learners.available("classification", "features"))
 def test_every_classification_learner_has_features_and_frames(name):
     config = RunConfig(task="digits", learner=name, task_config=DIGITS, train=TrainConfig(hidden=16))
     params = build_learner(config).state_numpy()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from apptests import train_in_session
+from helpers import task_for
 from streamlit.testing.v1 import AppTest
 
 from metaviz import learners
@@ -92,7 +93,7 @@ def test_the_loss_label_says_what_describe_says(lang):
     """``ui.words.loss_label`` rebuilds ``describe`` from the catalogue: the same words in English, for every
     learner, both losses, one task and the mean over tasks."""
     for name in learners.available():
-        task = "sinusoid" if "regression" in learners.get(name).kinds else "blobs"
+        task = task_for(name)
         run = RunConfig(task=task, learner=name)
         for loss in LOSSES:
             for task_index in (-1, 2):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import task_for
 from streamlit.testing.v1 import AppTest
 
 from metaviz import learners
@@ -78,7 +79,7 @@ def test_the_batched_grid_equals_point_by_point_evaluation(run):
 def test_every_learner_has_a_landscape(name):
     """The batched grid's centre is the engine's own meta-loss for every learner; learners without an inner
     loop refuse the pre-adaptation loss with a message, and have no inner paths."""
-    task = "sinusoid" if "regression" in learners.get(name).kinds else "blobs"
+    task = task_for(name)
     config = RunConfig(task=task, learner=name, train=TrainConfig(baseline=False), device="cpu")
     start = build_learner(config).state_numpy()
     trajectory = [(0, start), (1, {k: v + 0.01 for k, v in start.items()})]

@@ -55,7 +55,8 @@ def test_learner_contract(name):
     assert cls.__doc__ == doc and "Paper" in doc and "Update rule" in doc and "Idea" in doc
     check_config_class(cls.Config)
 
-    task_name = next(t for t in tasks.available() if tasks.get(t).kind in cls.kinds)
+    task_name = next(t for t in tasks.available()
+                     if tasks.get(t).kind in cls.kinds and tasks.get(t).input_kind() in cls.inputs)
     config = RunConfig(task=task_name, learner=name, train=TrainConfig(meta_batch=3, n_eval_tasks=4, eval_steps=2,
                                                                        hidden=8, eval_every=2, n_steps=4))
     learner = build_learner(config)

@@ -30,7 +30,10 @@ def test_task_contract(name, tmp_path):
     assert not torch.equal(a.episode.query_x, c.episode.query_x)
     ep = a.episode
     assert ep.support_x.shape[2:] == ep.query_x.shape[2:] == task.in_shape
-    assert ep.support_x.dtype == torch.float32 and ep.support_x.shape[0] == 4
+    # features are float32; text families give int64 token ids (0 pads) below their vocabulary size
+    assert ep.support_x.dtype == (torch.long if cls.vocab_size else torch.float32) and ep.support_x.shape[0] == 4
+    if cls.vocab_size:
+        assert 0 <= int(ep.support_x.min()) and int(ep.support_x.max()) < cls.vocab_size
     assert all(v.shape[0] == 4 for v in a.truth.values())
     if task.kind == "classification":
         n, k, q = task.config.n_way, task.config.k_shot, task.config.n_query

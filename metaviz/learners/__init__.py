@@ -8,9 +8,11 @@ __all__ = ["Adapted", "MetaLearner", "REGISTRY", "available", "get"]
 REGISTRY = Registry(__name__, MetaLearner, "meta-learner")
 
 
-def available(kind: str | None = None) -> list[str]:
-    """Names of the registered meta-learners; with ``kind``, only those that handle it."""
-    return [n for n, cls in REGISTRY.classes.items() if kind is None or kind in cls.kinds]
+def available(kind: str | None = None, inputs: str | None = None) -> list[str]:
+    """Names of the registered meta-learners; with ``kind`` ("classification") and ``inputs`` ("features",
+    "tokens"), only those that handle them."""
+    return [n for n, cls in REGISTRY.classes.items()
+            if (kind is None or kind in cls.kinds) and (inputs is None or inputs in cls.inputs)]
 
 
 def get(name: str) -> type[MetaLearner]:

@@ -85,6 +85,7 @@ class MetaLearner:
     family: ClassVar[str] = ""  # optimization, optimizer, metric, model, task-embedding, baseline
     Config: ClassVar[type[Config]] = InnerLoopConfig
     kinds: ClassVar[frozenset[str]] = frozenset({"regression", "classification"})
+    inputs: ClassVar[frozenset[str]] = frozenset({"features", "tokens"})  # see TaskDistribution.input_kind
     has_inner_loop: ClassVar[bool] = True
     has_embedding: ClassVar[bool] = False
     meta_trains: ClassVar[bool] = True  # False for baselines whose outer step leaves everything as it is
@@ -100,6 +101,8 @@ class MetaLearner:
                  device: torch.device | str = "cpu", strategy: str = "auto"):
         if task.kind not in self.kinds:
             raise ValueError(f"{self.name} does not do {task.kind}; it does {sorted(self.kinds)}")
+        if task.input_kind() not in self.inputs:
+            raise ValueError(f"{self.name} does not take {task.input_kind()} as inputs; it takes {sorted(self.inputs)}")
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
         self.config = config if config is not None else self.Config()

@@ -10,6 +10,8 @@ Shapes (T tasks, S support points, Q query points, D input features):
     support_x [T, S, D]   support_y [T, S, O]   (O outputs for regression)
     query_x   [T, Q, D]   query_y   [T, Q, O]
 Classification tasks store integer labels ``[T, S]`` and ``[T, Q]`` instead.
+Text families (``vocab_size > 0``) give token ids instead of features: x [T, S, L] int64, 0 for
+padding (``metaviz.data.tokenizer``); the backbone is then a text encoder.
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ class TaskDistribution(ABC):
     title: ClassVar[str] = ""
     kind: ClassVar[str] = "regression"
     Config: ClassVar[type[Config]] = Config
+    vocab_size: ClassVar[int] = 0  # > 0: inputs are int64 token ids below it (0 pads), not float features
+
+    @classmethod
+    def input_kind(cls) -> str:
+        """"tokens" (text) or "features" (vectors and images): which backbones and learners apply."""
+        return "tokens" if cls.vocab_size > 0 else "features"
 
     def __init__(self, config: Config | None = None):
         self.config = config if config is not None else self.Config()
