@@ -1,7 +1,15 @@
-"""``python -m metaviz predict``: few-shot classification of your own images from the command line.
+"""``python -m metaviz predict``: few-shot classification of your own images or sentences from the command line.
 
     python -m metaviz predict --model protonet-omniglot --support my_classes/ --query new_images/
     python -m metaviz predict --model model.safetensors --support classes.zip --query one.png --steps 5
+    python -m metaviz predict --model intents-clinc150 --support support.csv --query queries.txt --reject-below 0.5
+
+Text models (meta-trained on sentences): ``--support`` is a CSV with ``text,label`` columns (or JSON
+lines), ``--query`` a file with one sentence per line (or a CSV with a ``text`` column); each query gives
+``{"text": ..., "predicted": ..., "probabilities": {...}}``, and with ``--reject-below P`` a query whose
+best probability is below P is predicted "none of these". Bad rows are reported with their line number
+and reason (``{"rejected": "support.csv:3", "line": 3, "reason": "empty text", "set": "support"}``); the
+valid rows are kept.
 
 ``--model``: a checkpoint that ships with metaviz (``python -m metaviz predict --list``) or a checkpoint
 file. ``--support``: a folder or a zip with one subfolder of images per class. ``--query``: a folder of
@@ -56,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         loaded = _model(args.model)
+        from metaviz import tasks
+
+        if tasks.get(loaded.config.task).input_kind() == "tokens":
+            return _run_text(loaded, args)
         spec = uploads.preprocessing_for(loaded.config)
         support = uploads.ingest_support(args.support, spec)
         queries = uploads.ingest_queries(args.query, spec)
@@ -89,12 +101,52 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_text(loaded, args: argparse.Namespace) -> int:
+    from metaviz import textshot
+    from metaviz.data import texts
+
+    try:
+        support = texts.read_sentences(args.support, labelled=True)
+        queries = texts.read_sentences(args.query, labelled=False)
+    except texts.TextFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for which, rows in (("support", support), ("query", queries)):
+        for r in rows.rejected:
+            print(json.dumps({"rejected": f"{rows.name}:{r.line}", "line": r.line, "reason": r.reason, "set": which}))
+    print(f"model: {loaded.config.learner} on {loaded.config.task}", file=sys.stderr)
+    print(f"support: {', '.join(f'{k} ({v})' for k, v in support.counts().items()) or 'nothing usable'}",
+          file=sys.stderr)
+    if not queries.texts:
+        print("error: no usable query sentences", file=sys.stderr)
+        return 2
+    try:
+        result = textshot.classify(loaded, support.texts, support.labels, queries.texts, args.reject_below)
+    except (textshot.TextShotError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for text, probs, predicted in zip(queries.texts, result.probabilities, result.predicted):
+        print(json.dumps({"text": text, "predicted": predicted,
+                          "probabilities": {c: round(float(v), 6) for c, v in zip(result.classes, probs)}},
+                         ensure_ascii=False))
+    if result.loo_accuracy is not None:
+        print(f"leave-one-out accuracy on the support set: {result.loo_accuracy:.0%} "
+              f"({result.loo_count} sentences)", file=sys.stderr)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("predict", help="classify your own images with a meta-trained model",
+    parser = subparsers.add_parser("predict", help="classify your own images or sentences with a meta-trained model",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a shipped checkpoint's name (see --list) or a checkpoint file")
-    parser.add_argument("--support", help="a folder or zip with one subfolder of images per class")
-    parser.add_argument("--query", help="a folder or zip of images, or one image")
+    parser.add_argument("--support", help="a folder or zip with one subfolder of images per class (text models: a "
+                        "CSV with text,label columns or JSON lines)")
+    parser.add_argument("--query", help="a folder or zip of images, or one image (text models: one sentence per "
+                        "line, or a CSV with a text column)")
+    parser.add_argument("--reject-below", type=float, default=None, metavar="P",
+                        help="text models: answer 'none of these' when the best probability is below P")
     parser.add_argument("--steps", type=int, default=None,
                         help="inner steps for gradient-based learners (default: as in meta-training)")
     parser.add_argument("--list", action="store_true", help="list the shipped checkpoints and exit")

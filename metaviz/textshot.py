@@ -1,0 +1,115 @@
+"""Few-shot classification of a user's own sentences with a checkpoint meta-trained on text.
+
+    result = classify(loaded, ["refund please", ...], ["refund", ...], ["where is my money"], reject_below=0.5)
+
+The support sentences (a few per class) and the queries go through the model's tokenizer
+(``metaviz.data.tokenizer``); the learner adapts on the support set (prototypes, or its inner steps) and
+scores every query from the support set alone. Beside the predictions come the leave-one-out accuracy
+on the support set (each support sentence classified from the others: an estimate of how well the
+classes are separated that needs no labelled queries) and an honest note when the text is unlike the
+model's meta-training data (Chinese text and a model meta-trained on English sentences).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from metaviz import tasks
+from metaviz.data.tokenizer import cjk_fraction, encode_batch
+from metaviz.messages import KeyedError, Note
+
+NONE_OF_THESE = "none of these"
+
+
+class TextShotError(KeyedError):
+    """The support set or the model cannot give a prediction (one class, a model that does not take text)."""
+
+
+@dataclass(frozen=True)
+class TextResult:
+    classes: tuple[str, ...]
+    probabilities: np.ndarray    # [Q, N]
+    predicted: list[str]         # class name, or NONE_OF_THESE when below ``reject_below``
+    loo_accuracy: float | None   # leave-one-out accuracy on the support set (None: no class has 2 sentences)
+    loo_count: int               # support sentences it was measured on
+    notes: list[Note]
+    support_embedding: np.ndarray | None = None  # [S, D] the learner's features (None: no embedding)
+    query_embedding: np.ndarray | None = None    # [Q, D]
+
+
+def learner_for(loaded, n_classes: int):
+    """The checkpoint's learner for ``n_classes``-way tasks, parameters loaded, on the CPU."""
+    from metaviz import checkpoint
+
+    if tasks.get(loaded.config.task).input_kind() != "tokens":
+        raise TextShotError(f"the model was meta-trained on {loaded.config.task}, not on text: choose a text model "
+                            "such as intents-clinc150", "err_text.not_text_model", task=loaded.config.task)
+    if n_classes < 2:
+        raise TextShotError(f"classification needs at least two classes with sentences; there are {n_classes}",
+                            "err_text.too_few_classes", n=str(n_classes))
+    task_config = loaded.config.task_config
+    if hasattr(task_config, "n_way"):
+        task_config = dataclasses.replace(task_config, n_way=n_classes)
+    return checkpoint.build(loaded, "cpu", task_config)
+
+
+def _probabilities(learner, sx: torch.Tensor, sy: torch.Tensor, qx: torch.Tensor) -> np.ndarray:
+    params = {k: v.detach() for k, v in learner.params.items()}
+    steps = getattr(learner.config, "inner_steps", 0) if learner.has_inner_loop else 0
+    adapted = learner.adapt(params, sx, sy, steps=steps, first_order=True).params
+    with torch.no_grad():
+        logits = learner.predict({k: v.detach() for k, v in adapted.items()}, qx)
+    return torch.softmax(logits, -1).double().numpy()
+
+
+def leave_one_out(learner, sx: torch.Tensor, sy: torch.Tensor) -> tuple[float | None, int]:
+    """Accuracy of classifying each support sentence from the others (only where its class keeps another)."""
+    counts = torch.bincount(sy, minlength=learner.task.out_dim)
+    hits, used = 0, 0
+    for i in range(len(sy)):
+        if counts[sy[i]] < 2:
+            continue
+        keep = torch.arange(len(sy)) != i
+        p = _probabilities(learner, sx[keep], sy[keep], sx[i:i + 1])
+        hits += int(p[0].argmax() == int(sy[i]))
+        used += 1
+    return (hits / used if used else None), used
+
+
+def familiarity(loaded, texts: Sequence[str]) -> list[Note]:
+    """Notes when the text is unlike the model's meta-training data."""
+    share = cjk_fraction(texts)
+    if loaded.config.task == "intents" and share > 0.3:
+        return [Note(f"{share:.0%} of the letters are Chinese (or other CJK) characters, but the model was "
+                     "meta-trained on English sentences (CLINC150): its learned encoder and n-gram weights have "
+                     "never seen such text, so it falls back mostly on the n-gram statistics of your own "
+                     "sentences. Expect roughly what TF-IDF alone would give, and add more example sentences.",
+                     "note_text.unfamiliar_script", share=f"{share:.0%}")]
+    return []
+
+
+def classify(loaded, support_texts: Sequence[str], support_labels: Sequence[str], query_texts: Sequence[str],
+             reject_below: float | None = None, loo: bool = True) -> TextResult:
+    """Predictions for ``query_texts`` from the labelled ``support_texts`` (see the module docstring)."""
+    classes = tuple(dict.fromkeys(support_labels))
+    learner = learner_for(loaded, len(classes))
+    sx = encode_batch(support_texts)
+    sy = torch.tensor([classes.index(y) for y in support_labels])
+    qx = encode_batch(query_texts)
+    probabilities = _probabilities(learner, sx, sy, qx) if len(query_texts) else np.zeros((0, len(classes)))
+    predicted = [NONE_OF_THESE if reject_below is not None and p.max() < reject_below else classes[int(p.argmax())]
+                 for p in probabilities]
+    accuracy, used = leave_one_out(learner, sx, sy) if loo else (None, 0)
+    support_z = query_z = None
+    if learner.has_embedding:
+        with torch.no_grad():
+            embed = {k: v.detach() for k, v in learner.params.items()}
+            support_z = learner.embed(embed, sx).double().numpy()
+            query_z = learner.embed(embed, qx).double().numpy() if len(query_texts) else np.zeros((0, 0))
+    return TextResult(classes, probabilities, predicted, accuracy, used,
+                      familiarity(loaded, [*support_texts, *query_texts]), support_z, query_z)
