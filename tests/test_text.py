@@ -9,7 +9,7 @@ import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from metaviz.data import clinc150, texts, tokenizer
-from metaviz.learners.tfidf import TfidfConfig, support_idf, term_counts, tfidf
+from metaviz.learners.tfidf import TfidfConfig, ngram_cosines, ngram_prototypes, support_idf, term_counts, tfidf
 from metaviz.models import TextEncoder, build_model
 from metaviz.tasks.intents import Intents, IntentsConfig
 from metaviz.train import RunConfig, TrainConfig, build_learner
@@ -53,6 +53,15 @@ def test_tfidf_matches_scikit_learn_fitted_on_the_support_set():
     vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True).fit(support)
     reference = (vectorizer.transform(queries) @ vectorizer.transform(support).T).toarray()
     np.testing.assert_allclose(ours, reference, atol=1e-10)
+    # the prototype paths (sorted ids, no [B, V] matrix) give the same idf, prototypes and cosines
+    labels = torch.tensor([0, 1, 1, 2, 0])
+    idf_sparse, prototypes = ngram_prototypes(ids_s, labels, 3, tokenizer.BUCKETS)
+    torch.testing.assert_close(idf_sparse.double(), idf)
+    dense = torch.stack([tfidf(counts_s, idf)[labels == k].sum(0) for k in range(3)])
+    dense = torch.nn.functional.normalize(dense, dim=-1)
+    torch.testing.assert_close(prototypes.double(), dense, atol=1e-6, rtol=0)
+    expected = tfidf(term_counts(ids_q, tokenizer.BUCKETS).double(), idf) @ dense.T
+    torch.testing.assert_close(ngram_cosines(ids_q, idf_sparse, prototypes).double(), expected, atol=1e-6, rtol=0)
 
 
 def test_text_encoder_ignores_padding_and_token_order():

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from metaviz.config import param
 from metaviz.functional import Params
 from metaviz.learners.protonet import MetricConfig, ProtoNet, one_hot
-from metaviz.learners.tfidf import ngram_prototypes, term_counts, tfidf
+from metaviz.learners.tfidf import ngram_cosines, ngram_prototypes
 
 
 @dataclass(frozen=True)
@@ -68,12 +68,12 @@ class NgramProtoNet(ProtoNet):
     def summarize(self, params: Params, support_x: torch.Tensor, support_y: torch.Tensor) -> Params:
         z = F.normalize(self.embed(params, support_x), dim=-1)                          # [S, D]
         onehot = one_hot(support_y, self.n_way, z.dtype)                                 # [S, N]
-        idf, prototypes = ngram_prototypes(term_counts(support_x, self.task.vocab_size), support_y, self.n_way,
+        idf, prototypes = ngram_prototypes(support_x, support_y, self.n_way, self.task.vocab_size,
                                            torch.exp(params["ngram_log_weight"]))
         return {"prototypes": F.normalize(onehot.T @ z, dim=-1), "idf": idf[None], "ngram_prototypes": prototypes}
 
     def scores(self, params: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         z = F.normalize(self.embed(params, x), dim=-1)                                   # [B, D]
-        ngram = tfidf(term_counts(x, self.task.vocab_size), params["idf"][0]) @ params["ngram_prototypes"].T
+        ngram = ngram_cosines(x, params["idf"][0], params["ngram_prototypes"])            # [B, N]
         scales = params["scales"]
         return scales[0] * z @ params["prototypes"].T + scales[1] * ngram                # [B, N]

@@ -35,12 +35,13 @@ import torch.nn.functional as F
 
 from metaviz.config import Config, param
 from metaviz.functional import Params
-from metaviz.learners.protonet import MetricLearner, one_hot
+from metaviz.learners.protonet import MetricLearner
 from metaviz.tasks.base import Episode, TaskDistribution
 
 
 def term_counts(ids: torch.Tensor, vocab: int) -> torch.Tensor:
-    """ids [B, L] (0 pads) -> term counts [B, vocab] float32 (padding counted nowhere)."""
+    """ids [B, L] (0 pads) -> term counts [B, vocab] float32 (padding counted nowhere). Dense: for the
+    logistic head and for tests; the prototype paths below never build a [B, vocab] matrix."""
     src = (ids != 0).to(torch.float32)
     return torch.zeros(ids.shape[0], vocab, device=ids.device).scatter_add(-1, ids, src) * (
         torch.arange(vocab, device=ids.device) != 0)
@@ -59,14 +60,45 @@ def tfidf(counts: torch.Tensor, idf: torch.Tensor) -> torch.Tensor:
     return F.normalize(tf * idf, dim=-1)
 
 
-def ngram_prototypes(counts: torch.Tensor, support_y: torch.Tensor, n_way: int,
+def sorted_terms(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For ids [B, L]: each row sorted [B, L], whether a sorted position is the first of its id and not padding
+    (bool), and its term count in the row. Sorting, not a [B, V] matrix: O(L log L) a row, fine under vmap."""
+    ordered = ids.sort(-1).values
+    first = (ordered != F.pad(ordered[:, :-1], (1, 0), value=-1)) & (ordered != 0)
+    tf = (torch.searchsorted(ordered, ordered, right=True) - torch.searchsorted(ordered, ordered)).to(torch.float32)
+    return ordered, first, tf
+
+
+def row_weights(ids: torch.Tensor, idf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sorted ids [B, L] and the entries of each row's tf-idf vector at them [B, L] (non-zero once per id; rows of
+    unit norm): ``tfidf(term_counts(ids), idf)`` without building it."""
+    ordered, first, tf = sorted_terms(ids)
+    w = (1 + torch.log(tf)) * idf[ordered] * first                               # [B, L]
+    return ordered, w / w.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+
+
+def sparse_idf(ids: torch.Tensor, vocab: int) -> torch.Tensor:
+    """Smooth idf [vocab] of a support set given as ids [S, L]; zero for n-grams it lacks."""
+    ordered, first, _ = sorted_terms(ids)
+    df = torch.zeros(vocab, device=ids.device).scatter_add(0, ordered.flatten(), first.flatten().to(torch.float32))
+    return (torch.log((1 + ids.shape[0]) / (1 + df)) + 1) * (df > 0)
+
+
+def ngram_prototypes(ids: torch.Tensor, support_y: torch.Tensor, n_way: int, vocab: int,
                      weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """idf [V] (times ``weights`` [V] when given) and normalised class means [N, V] of a support set's
-    tf-idf vectors."""
-    idf = support_idf(counts) if weights is None else support_idf(counts) * weights
-    x = tfidf(counts, idf)
-    onehot = one_hot(support_y, n_way, x.dtype)                                   # [S, N]
-    return idf, F.normalize(onehot.T @ x, dim=-1)
+    """idf [V] (times ``weights`` [V] when given) and normalised class means [N, V] of the tf-idf vectors of a
+    support set of ids [S, L]."""
+    idf = sparse_idf(ids, vocab) if weights is None else sparse_idf(ids, vocab) * weights
+    ordered, w = row_weights(ids, idf)                                            # [S, L]
+    flat = (support_y[:, None] * vocab + ordered).flatten()                       # [S*L] into [N*V]
+    sums = torch.zeros(n_way * vocab, device=ids.device, dtype=w.dtype).scatter_add(0, flat, w.flatten())
+    return idf, F.normalize(sums.reshape(n_way, vocab), dim=-1)
+
+
+def ngram_cosines(ids: torch.Tensor, idf: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+    """Cosines [B, N] between the tf-idf vectors of ids [B, L] and unit prototypes [N, V]."""
+    ordered, w = row_weights(ids, idf)
+    return (w[:, :, None] * prototypes.T[ordered]).sum(1)
 
 
 @dataclass(frozen=True)
@@ -105,10 +137,10 @@ class Tfidf(MetricLearner):
         return "loop" if self.config.head == "logistic" else super().resolved_strategy()
 
     def summarize(self, params: Params, support_x: torch.Tensor, support_y: torch.Tensor) -> Params:
-        counts = term_counts(support_x, self.vocab)                                  # [S, V]
         if self.config.head == "prototype":
-            idf, prototypes = ngram_prototypes(counts, support_y, self.n_way)
+            idf, prototypes = ngram_prototypes(support_x, support_y, self.n_way, self.vocab)
             return {"idf": idf[None], "prototypes": prototypes}
+        counts = term_counts(support_x, self.vocab)                                  # [S, V]
         from scipy.sparse import csr_matrix
         from sklearn.linear_model import LogisticRegression
 
@@ -126,9 +158,9 @@ class Tfidf(MetricLearner):
                 "intercept": torch.as_tensor(intercept, device=idf.device)}
 
     def scores(self, params: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        q = tfidf(term_counts(x, self.vocab), params["idf"][0])                       # [B, V]
         if self.config.head == "prototype":
-            return self.config.scale * q @ params["prototypes"].T                     # [B, N]
+            return self.config.scale * ngram_cosines(x, params["idf"][0], params["prototypes"])  # [B, N]
+        q = tfidf(term_counts(x, self.vocab), params["idf"][0])                       # [B, V]
         return F.log_softmax(q @ params["coef"].T + params["intercept"].T, -1)       # [B, N]
 
     def outer_step(self, batch: Episode, optimizer: torch.optim.Optimizer) -> dict[str, float]:
