@@ -17,6 +17,11 @@ the 20-way setups and the official runs. Learners with an N-way output head
 a few tasks per step, with the MAML paper's inner step size of 0.4 for one
 step on Omniglot (and on the 8x8 digits).
 
+Text (CLINC150 intents, split by domain: meta-test on travel and kitchen_and_dining): 5- and 10-way, 1-
+and 5-shot, scored on 600 meta-test tasks with a 95% interval; then with 5 out-of-scope queries per task,
+a "none of these" threshold tuned on meta-validation tasks, the in-scope accuracy and the out-of-scope
+recall (``text_rows``). TF-IDF (``tfidf``) takes part as the strong non-meta baseline.
+
 Budget: ``budget_s`` is shared by the training jobs in proportion to their
 family's weight (Omniglot jobs weigh ``OMNIGLOT_WEIGHT`` times a sine or digits
 job). On the CPU it counts CPU seconds of this process (``time.process_time``),
@@ -47,11 +52,15 @@ SETUPS: dict[str, Callable[[], tuple[str, object]]] = {
     "digits 5-way 5-shot": lambda: ("digits", tasks.get("digits").Config(n_way=5, k_shot=5)),
     "omniglot 5-way 1-shot": lambda: ("omniglot", tasks.get("omniglot").Config(n_way=5, k_shot=1)),
     "omniglot 20-way 1-shot": lambda: ("omniglot", tasks.get("omniglot").Config(n_way=20, k_shot=1)),
+    **{f"intents {n}-way {k}-shot": (lambda n=n, k=k: ("intents", tasks.get("intents").Config(n_way=n, k_shot=k)))
+       for n in (5, 10) for k in (1, 5)},
 }
 ONESHOT = "omniglot 20-way 1-shot"  # also scored on the official 20 runs
 VARIANTS = {"fomaml": ("maml", {"first_order": True})}  # bench names that are a learner with a setting
 OMNIGLOT_WEIGHT = 6.0
 EVAL_TASKS = {"regression": 100, "classification": 100}
+TEXT_EVAL_TASKS = 600  # text setups: mean and 95% interval over this many meta-test tasks
+OOS_QUERIES = 5        # out-of-scope queries per text task in the "with out-of-scope" rows
 METRIC_FAMILY_WAY = 60  # ProtoNet's training way on Omniglot (with rotations, so the val split has enough)
 
 
@@ -70,11 +79,12 @@ class Recipe:
 class BenchRow:
     learner: str
     setup: str
-    metric: str        # "accuracy" (meta-test classes), "mse@1", "mse@10", "oneshot error %"
+    metric: str        # "accuracy" (meta-test classes), "mse@1", "mse@10", "oneshot error %", text: "oos ..."
     value: float
     train_seconds: float  # CPU seconds on the CPU, wall seconds on a GPU
     meta_iterations: int
     device: str
+    ci95: float | None = None  # half-width of the 95% interval over tasks, where measured
 
 
 def base_learner(name: str) -> tuple[str, dict]:
@@ -102,6 +112,12 @@ def recipe(name: str, setup: str) -> Recipe:
     fields = {f.name for f in dataclasses.fields(learners.get(learner).Config)}
     if task_name == "sinusoid":
         return Recipe(task_config, overrides, meta_batch=25, meta_lr=1e-2)
+    if task_name == "intents":  # metric learners: 10-way 5-shot episodes answer every N and K
+        if any_way(name, task_name):
+            task_config = dataclasses.replace(task_config, n_way=10, k_shot=5, n_query=10)
+        elif "inner_lr" in fields:
+            overrides = {"inner_lr": 0.1, **overrides}
+        return Recipe(task_config, overrides, meta_batch=4, meta_lr=1e-3, hidden=256)
     if task_name != "digits" and any_way(name, task_name):  # metric learners: one big episode per step
         way = METRIC_FAMILY_WAY if learner == "protonet" else 20
         train_config = dataclasses.replace(task_config, n_way=way, rotations=way > 30)
@@ -173,6 +189,8 @@ def score(name: str, setup: str, run: Run, seconds: float, seed: int = 0) -> lis
     task_name, task_config = SETUPS[setup]()
     test_task = tasks.get(task_name)(task_config)
     learner = learner_for(run, task_config)
+    if test_task.input_kind() == "tokens":
+        return text_rows(name, setup, learner, task_config, run, seconds, seed)
     own = getattr(learner.config, "inner_steps", 0)
     regression = test_task.kind == "regression"
     test = test_task.sample(EVAL_TASKS[test_task.kind], torch.Generator().manual_seed(seed + 7), "test")
@@ -193,6 +211,57 @@ def score(name: str, setup: str, run: Run, seconds: float, seed: int = 0) -> lis
     return rows
 
 
+def _with_oos(learner: MetaLearner, batch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per task, from its support set alone: whether each in-scope query is right [T, Q], the best class
+    probability of each in-scope query [T, Q] and of each out-of-scope query [T, O]."""
+    ep, oos = batch.episode, batch.truth.get("oos_x")
+    steps = getattr(learner.config, "inner_steps", 0) if learner.has_inner_loop else 0
+    right, best_in, best_oos = [], [], []
+    params = {k: v.detach() for k, v in learner.params.items()}
+    for i in range(ep.n_tasks):
+        task = ep.task(i)
+        adapted = {k: v.detach() for k, v in learner.adapt(params, task.support_x, task.support_y, steps=steps,
+                                                           first_order=True).params.items()}
+        with torch.no_grad():
+            p = torch.softmax(learner.predict(adapted, task.query_x), -1)
+            right.append((p.argmax(-1) == task.query_y).numpy())
+            best_in.append(p.max(-1).values.numpy())
+            if oos is not None:
+                best_oos.append(torch.softmax(learner.predict(adapted, oos[i]), -1).max(-1).values.numpy())
+    return np.array(right), np.array(best_in), np.array(best_oos) if best_oos else np.zeros((ep.n_tasks, 0))
+
+
+def mean_ci(per_task: np.ndarray) -> tuple[float, float]:
+    """Mean over tasks and the half-width of its normal 95% interval."""
+    per_task = np.asarray(per_task, dtype=float)
+    return float(per_task.mean()), float(1.96 * per_task.std(ddof=1) / np.sqrt(len(per_task)))
+
+
+def text_rows(name: str, setup: str, learner: MetaLearner, task_config, run: Run, seconds: float,
+              seed: int = 0) -> list[BenchRow]:
+    """Text setups: accuracy over TEXT_EVAL_TASKS meta-test tasks with its 95% interval; then, with
+    OOS_QUERIES out-of-scope queries per task, the "none of these" threshold on the best probability that
+    maximises (in-scope accuracy + out-of-scope recall) / 2 on 200 meta-validation tasks, and on the test
+    tasks: in-scope accuracy where a rejected query counts as wrong, and out-of-scope recall."""
+    row = dict(learner=name, setup=setup, train_seconds=round(seconds, 1), meta_iterations=run.step,
+               device=run.device.type)
+    oos_config = dataclasses.replace(task_config, oos_queries=OOS_QUERIES)
+    family = tasks.get(SETUPS[setup]()[0])
+    test = family(oos_config).sample(TEXT_EVAL_TASKS, torch.Generator().manual_seed(seed + 7), "test")
+    right, best_in, best_oos = _with_oos(learner, test)
+    accuracy, ci = mean_ci(right.mean(1))
+    v_right, v_in, v_oos = _with_oos(learner, family(oos_config).sample(
+        200, torch.Generator().manual_seed(seed + 8), "val"))
+    grid = np.linspace(0.0, 1.0, 101)
+    balanced = [((v_right & (v_in >= p)).mean() + (v_oos < p).mean()) / 2 for p in grid]
+    threshold = float(grid[int(np.argmax(balanced))])
+    in_scope, in_ci = mean_ci((right & (best_in >= threshold)).mean(1))
+    recall, recall_ci = mean_ci((best_oos < threshold).mean(1))
+    return [BenchRow(metric="accuracy", value=accuracy, ci95=ci, **row),
+            BenchRow(metric=f"accuracy with oos (reject below {threshold:.2f})", value=in_scope, ci95=in_ci, **row),
+            BenchRow(metric="oos recall", value=recall, ci95=recall_ci, **row)]
+
+
 def bench_accuracy(budget_s: float, device: str = "auto", only_learners: list[str] | None = None,
                    only_setups: list[str] | None = None, seed: int = 0,
                    progress: Callable[[str], None] | None = None, unit_s: float | None = None) -> list[BenchRow]:
@@ -200,7 +269,8 @@ def bench_accuracy(budget_s: float, device: str = "auto", only_learners: list[st
     training job that many seconds times its weight, so that the learners can be split over processes."""
     names = only_learners or [*learners.available(), *VARIANTS]
     pairs = [(n, s) for s in (only_setups or list(SETUPS)) for n in names
-             if tasks.get(SETUPS[s]()[0]).kind in learners.get(base_learner(n)[0]).kinds]
+             if tasks.get(SETUPS[s]()[0]).kind in learners.get(base_learner(n)[0]).kinds
+             and tasks.get(SETUPS[s]()[0]).input_kind() in learners.get(base_learner(n)[0]).inputs]
     jobs: dict[tuple, list[tuple[str, str]]] = {}  # one training job per distinct run config
     for n, s in pairs:
         jobs.setdefault((n, repr(run_config(n, s, seed, device))), []).append((n, s))
@@ -223,7 +293,8 @@ def bench_accuracy(budget_s: float, device: str = "auto", only_learners: list[st
 def table(rows: list[BenchRow], header: bool = True) -> str:
     lines = ["| learner | setup | metric | value | train s | meta-iterations | device |",
              "|---|---|---|---|---|---|---|"] if header else []
-    lines += [f"| {r.learner} | {r.setup} | {r.metric} | {r.value:.3f} | {r.train_seconds} | {r.meta_iterations} | "
+    lines += [f"| {r.learner} | {r.setup} | {r.metric} | {r.value:.3f}"
+              f"{'' if r.ci95 is None else f' ± {r.ci95:.3f}'} | {r.train_seconds} | {r.meta_iterations} | "
               f"{r.device} |" for r in rows]
     return "\n".join(lines)
 

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from metaviz import bench
 
 ONE = bench.ONESHOT
@@ -45,3 +47,20 @@ def test_cli_writes_json(tmp_path):
     assert result.returncode == 0, result.stderr
     rows = json.loads(out.read_text())
     assert [r["metric"] for r in rows] == ["mse@1", "mse@10"] and rows[0]["learner"] == "pretrained"
+
+
+@pytest.mark.slow  # 600 tasks are cut to 40, but the intents pool and two learners take ~20 s on 2 cores
+def test_text_rows_give_intervals_out_of_scope_scores_and_skip_what_does_not_apply(monkeypatch):
+    monkeypatch.setattr(bench, "TEXT_EVAL_TASKS", 40)
+    rows = bench.bench_accuracy(1.0, "cpu", only_learners=["tfidf", "protonet"],
+                                only_setups=["intents 5-way 5-shot", "digits 5-way 1-shot"])
+    by = {(r.learner, r.setup, r.metric.split(" (")[0]): r for r in rows}
+    # TF-IDF takes token ids only: no digits row; ProtoNet answers both
+    assert {k[:2] for k in by} == {("tfidf", "intents 5-way 5-shot"), ("protonet", "intents 5-way 5-shot"),
+                                   ("protonet", "digits 5-way 1-shot")}
+    tfidf = by[("tfidf", "intents 5-way 5-shot", "accuracy")]
+    assert tfidf.value > 0.85 and 0 < tfidf.ci95 < 0.05 and tfidf.meta_iterations == 0
+    with_oos = by[("tfidf", "intents 5-way 5-shot", "accuracy with oos")]
+    recall = by[("tfidf", "intents 5-way 5-shot", "oos recall")]
+    assert with_oos.value <= tfidf.value and 0 <= recall.value <= 1  # rejecting can only lose in-scope answers
+    assert "reject below" in with_oos.metric and "± " in bench.table(rows)
