@@ -24,6 +24,19 @@ from metaviz.data.tokenizer import cjk_fraction, encode_batch
 from metaviz.messages import KeyedError, Note
 
 NONE_OF_THESE = "none of these"
+EXAMPLES = {  # what the Your Text page starts with: four intents of three sentences, and queries
+    "en": ("balance: how much money is in my checking account\nbalance: what is my account balance\n"
+           "balance: tell me my bank balance\nmusic: play some jazz music\nmusic: put on a song by the beatles\n"
+           "music: i want to hear music\nweather: what's the weather tomorrow\nweather: will it rain today\n"
+           "weather: is it going to be sunny\nalarm: set an alarm for 6 am\nalarm: wake me up at seven\n"
+           "alarm: please set my alarm",
+           "how much is left in my savings account\nplay a song please\nwill it be rainy tomorrow\n"
+           "set alarm at 5\nwho won the football game"),
+    "zh": ("余额：我的账户里还有多少钱\n余额：查一下我的银行余额\n余额：我的存款余额是多少\n音乐：放一首爵士乐\n"
+           "音乐：我想听周杰伦的歌\n音乐：播放一些音乐\n天气：明天天气怎么样\n天气：今天会下雨吗\n天气：周末是晴天吗\n"
+           "闹钟：定一个早上六点的闹钟\n闹钟：七点叫醒我\n闹钟：帮我设个闹钟",
+           "我的储蓄账户还剩多少钱\n请放一首歌\n明天会下雨吗\n五点的闹钟\n昨晚的足球比赛谁赢了"),
+}
 
 
 class TextShotError(KeyedError):
@@ -113,3 +126,79 @@ def classify(loaded, support_texts: Sequence[str], support_labels: Sequence[str]
             query_z = learner.embed(embed, qx).double().numpy() if len(query_texts) else np.zeros((0, 0))
     return TextResult(classes, probabilities, predicted, accuracy, used,
                       familiarity(loaded, [*support_texts, *query_texts]), support_z, query_z)
+
+
+def text_models() -> dict[str, object]:
+    """The shipped checkpoints that take text: name -> path."""
+    from metaviz import checkpoint
+
+    out = {}
+    for name, path in checkpoint.zoo().items():
+        try:
+            loaded = checkpoint.load(path)
+        except checkpoint.CheckpointError:
+            continue
+        if loaded.config.task in tasks.available() and tasks.get(loaded.config.task).input_kind() == "tokens":
+            out[name] = path
+    return out
+
+
+def embedding_plane(result: TextResult, support_labels: Sequence[str], grid: int = 80):
+    """The support sentences, the queries (coloured by their prediction) and the class prototypes of the
+    learner's embedding, on the top two principal components of the sentences (None without an embedding)."""
+    from metaviz.analysis.embedding import (
+        EmbeddingResult,
+        class_means,
+        decision_regions,
+        fit_pca,
+        nearest,
+        padded_range,
+    )
+
+    if result.support_embedding is None:
+        return None
+    n = len(result.classes)
+    y = np.array([result.classes.index(label) for label in support_labels])
+    zs, zq = result.support_embedding, result.query_embedding.reshape(-1, result.support_embedding.shape[1])
+    prototypes = class_means(zs, y, n)
+    points = np.concatenate([zs, zq])
+    pca = fit_pca(points)
+    coords = pca.transform(np.concatenate([points, prototypes]))
+    q_labels = result.probabilities.argmax(1) if len(zq) else np.zeros(0, np.int64)
+    x_range, y_range = padded_range(coords[:, 0]), padded_range(coords[:, 1])
+    return EmbeddingResult(coords, np.concatenate([y, q_labels, np.arange(n)]),
+                           np.array(["support"] * len(zs) + ["query"] * len(zq) + ["prototype"] * n), result.classes,
+                           np.concatenate([nearest(points, prototypes), np.arange(n)]),
+                           decision_regions(coords[-n:], x_range, y_range, grid),
+                           axis_titles=(f"PC 1 ({pca.explained[0]:.0%})", f"PC 2 ({pca.explained[1]:.0%})"))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Per-task query accuracy [T] of each learner on the same meta-test tasks."""
+
+    learners: tuple[str, ...]
+    accuracy: dict[str, np.ndarray]
+    n_way: int
+    model_found: bool  # False: the shipped model is missing and its untrained start stood in
+
+
+def compare_on_meta_test(k_shot: int, n_tasks: int, seed: int = 0, model: str = "intents-clinc150") -> Comparison:
+    """TF-IDF and the shipped n-gram ProtoNet on the same 5-way ``k_shot`` tasks of the meta-test domains."""
+    from metaviz import checkpoint
+    from metaviz.train import RunConfig, build_learner
+
+    config = tasks.get("intents").Config(n_way=5, k_shot=k_shot, n_query=5)
+    batch = tasks.get("intents")(config).sample(n_tasks, torch.Generator().manual_seed(seed), "test").episode
+    path = checkpoint.zoo().get(model)
+    if path is not None:
+        meta = checkpoint.build(checkpoint.load(path), "cpu", config)
+    else:
+        meta = build_learner(RunConfig(task="intents", learner="ngram_protonet", task_config=config))
+    out = {}
+    for name, learner in (("tfidf", build_learner(RunConfig(task="intents", learner="tfidf", task_config=config))),
+                          ("ngram_protonet", meta)):
+        params = {k: v.detach() for k, v in learner.params.items()}
+        with torch.no_grad():
+            out[name] = learner.per_task(lambda p, e, lr=learner: lr.query_metrics(p, e)[1], params, batch).numpy()
+    return Comparison(tuple(out), out, 5, path is not None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -39,13 +40,33 @@ def accuracy(learner: MetaLearner, task_config: IntentsConfig, n_tasks: int, spl
         return float(learner.evaluate(batch, 0).accuracy[0])
 
 
+def score(path: Path) -> int:
+    """The bench's text rows (600 meta-test tasks each, with and without out-of-scope queries) for a checkpoint."""
+    from metaviz import bench
+
+    loaded = checkpoint.load(path)
+    run = Run(loaded.config)
+    run.learner.load_numpy(loaded.params)
+    run.step = loaded.step
+    rows = []
+    for setup in [s for s in bench.SETUPS if s.startswith("intents")]:
+        rows += bench.score(NAME, setup, run, float(json.loads(loaded.metadata["metrics"]).get("train cpu s", 0)))
+        print(bench.table(rows[-3:], header=False), flush=True)
+    print(bench.table(rows))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget-s", type=float, default=1200.0, help="wall seconds of meta-training")
     parser.add_argument("--val-every", type=int, default=300)
     parser.add_argument("--out", type=Path, default=checkpoint.ZOO_DIR / f"{NAME}{checkpoint.SUFFIX}")
+    parser.add_argument("--score", action="store_true",
+                        help="only score the checkpoint at --out on the bench's text setups (a markdown table)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.score:
+        return score(args.out)
     config = RunConfig(task="intents", learner="ngram_protonet",
                        task_config=IntentsConfig(n_way=10, k_shot=5, n_query=10),
                        train=TrainConfig(n_steps=1_000_000, eval_every=10_000, n_eval_tasks=1, eval_steps=0,

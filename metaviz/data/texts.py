@@ -42,8 +42,12 @@ LIMITS = Limits()
 
 @dataclass(frozen=True)
 class Rejected:
+    """A refused row: its line number and the reason, in English and as a catalogue key (metaviz.messages)."""
+
     line: int
     reason: str
+    key: str | None = None
+    params: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -71,7 +75,8 @@ def _decode_lines(data: bytes, name: str, out: Sentences) -> list[tuple[int, str
         try:
             lines.append((number, raw.decode("utf-8").rstrip("\r")))
         except UnicodeDecodeError as error:
-            out.rejected.append(Rejected(number, f"not valid UTF-8 (byte {error.start + 1}): save the file as UTF-8"))
+            out.rejected.append(Rejected(number, f"not valid UTF-8 (byte {error.start + 1}): save the file as UTF-8",
+                                         "err_text.row_utf8", {"byte": str(error.start + 1)}))
     return lines
 
 
@@ -79,15 +84,18 @@ def _accept(out: Sentences, number: int, text: object, label: object | None, lab
             limits: Limits) -> None:
     text = "" if text is None else str(text).strip()
     if len(out.texts) >= limits.max_rows:
-        out.rejected.append(Rejected(number, f"past the limit of {limits.max_rows:,} rows"))
+        out.rejected.append(Rejected(number, f"past the limit of {limits.max_rows:,} rows", "err_text.row_rows",
+                                     {"n": f"{limits.max_rows:,}"}))
     elif not text:
-        out.rejected.append(Rejected(number, "empty text"))
+        out.rejected.append(Rejected(number, "empty text", "err_text.row_empty"))
     elif len(text) > limits.max_chars:
-        out.rejected.append(Rejected(number, f"text longer than {limits.max_chars:,} characters ({len(text):,})"))
+        out.rejected.append(Rejected(number, f"text longer than {limits.max_chars:,} characters ({len(text):,})",
+                                     "err_text.row_long", {"n": f"{limits.max_chars:,}", "got": f"{len(text):,}"}))
     elif labelled and (label is None or not str(label).strip()):
-        out.rejected.append(Rejected(number, "no label"))
+        out.rejected.append(Rejected(number, "no label", "err_text.row_no_label"))
     elif labelled and str(label).strip() not in out.counts() and len(out.counts()) >= limits.max_classes:
-        out.rejected.append(Rejected(number, f"past the limit of {limits.max_classes} classes"))
+        out.rejected.append(Rejected(number, f"past the limit of {limits.max_classes} classes", "err_text.row_classes",
+                                     {"n": str(limits.max_classes)}))
     else:
         out.texts.append(text)
         out.lines.append(number)
@@ -153,4 +161,19 @@ def read_sentences(source: str | Path | bytes, labelled: bool = True, name: str 
             out.rejected.append(Rejected(number, f"{len(row)} columns, expected at least {max(t, y) + 1}"))
             continue
         _accept(out, number, row[t], row[y] if y >= 0 else None, labelled, limits)
+    return out
+
+
+def read_labelled_lines(text: str, limits: Limits = LIMITS) -> Sentences:
+    """Sentences typed as ``label: sentence`` lines (a full-width colon ``：`` works too); blank lines skipped,
+    a line without a label is rejected with its number."""
+    out = Sentences("typed")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        label, colon, sentence = line.replace("：", ":", 1).partition(":")
+        if not colon:
+            out.rejected.append(Rejected(number, "no 'label:' before the sentence", "err_text.row_no_colon"))
+            continue
+        _accept(out, number, sentence, label, True, limits)
     return out
