@@ -56,28 +56,40 @@ class Conv4(nn.Module):
         return self.head(self.body(x))
 
 
-class TextEncoder(nn.Module):
-    """ids [..., L] int64 (0 pads) -> [..., out_dim].
+class NgramBag(nn.Module):
+    """ids [..., L] int64 (0 pads) -> [..., dim]: the mean of the ids' embeddings over real tokens.
 
-    The tokenizer hashes n-grams into ``vocab`` buckets; the embedding table folds them into ``table`` rows
-    (a second hash: id -> 1 + (id - 1) mod (table - 1)), so that the checkpoint stays a few MB while the
-    TF-IDF features keep the finer buckets. Row 0 is padding and the mean is taken over real tokens only,
-    so padding never changes an embedding. No batch statistics: each sentence is embedded on its own.
-    """
+    The tokenizer hashes n-grams into ``vocab`` buckets; the table folds them into ``table`` rows (a second
+    hash: id -> 1 + (id - 1) mod (table - 1)), so that a checkpoint stays a few MB while the TF-IDF features
+    keep the finer buckets. Padding never changes an embedding."""
 
-    def __init__(self, vocab: int, out_dim: int, hidden: int = 256, layers: int = 1, dim: int = 64,
-                 table: int = 1 << 14):
+    def __init__(self, vocab: int, dim: int = 64, table: int = 1 << 14):
         super().__init__()
         self.table = min(table, vocab)
         self.embed = nn.Embedding(self.table, dim)
-        self.mlp = MLP(dim, out_dim, hidden=hidden, layers=layers)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         mask = (ids != 0).to(self.embed.weight.dtype)                          # [..., L]
         rows = torch.where(ids > 0, 1 + (ids - 1) % (self.table - 1), 0)       # [..., L]
         vectors = self.embed(rows) * mask[..., None]                           # [..., L, dim]
-        bag = vectors.sum(-2) / mask.sum(-1, keepdim=True).clamp(min=1)        # [..., dim]
-        return self.mlp(bag)
+        return vectors.sum(-2) / mask.sum(-1, keepdim=True).clamp(min=1)       # [..., dim]
+
+
+class TextEncoder(nn.Module):
+    """ids [..., L] int64 (0 pads) -> [..., out_dim]: an :class:`NgramBag`, then ReLU layers (``body``) and a
+    linear ``head``, as the other backbones, so head-only learners (ANIL) and the penultimate-layer views
+    work unchanged. No batch statistics: each sentence is embedded on its own."""
+
+    def __init__(self, vocab: int, out_dim: int, hidden: int = 256, layers: int = 1, dim: int = 64):
+        super().__init__()
+        blocks: list[nn.Module] = [NgramBag(vocab, dim)]
+        for a, b in zip([dim] + [hidden] * (layers - 1), [hidden] * layers):
+            blocks += [nn.Linear(a, b), nn.ReLU()]
+        self.body = nn.Sequential(*blocks)
+        self.head = nn.Linear(hidden, out_dim)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(ids))
 
 
 def build_model(in_shape: tuple[int, ...], out_dim: int, hidden: int, layers: int,

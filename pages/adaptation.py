@@ -53,7 +53,8 @@ try:
         st.plotly_chart(fig.step_curves_figure(curves, "loss", text=words.steps(), names=names), key="adapt-loss")
     else:
         st.subheader(t("pg_adapt.shots_subheader"))
-        offered = {n: title(learners.get(n)) for n in learners.available(kind)}  # labels looked up now
+        offered = {n: title(learners.get(n))  # labels looked up now; only learners that take the task's inputs
+                   for n in learners.available(kind, tasks.get(cfg.task).input_kind())}
         ticked = st.multiselect(t("pg_adapt.learners"), list(offered), key="adapt.learners",
                                 default=list(dict.fromkeys([cfg.learner, "pretrained", "scratch"])),
                                 format_func=offered.__getitem__)

@@ -70,7 +70,7 @@ def main() -> int:
     config = RunConfig(task="intents", learner="ngram_protonet",
                        task_config=IntentsConfig(n_way=10, k_shot=5, n_query=10),
                        train=TrainConfig(n_steps=1_000_000, eval_every=10_000, n_eval_tasks=1, eval_steps=0,
-                                         meta_batch=4, meta_lr=1e-3, hidden=256, layers=1, baseline=False,
+                                         meta_batch=4, meta_lr=3e-3, hidden=256, layers=1, baseline=False,
                                          strategy="loop"), device="cpu")
     run = Run(config)
     val_config = IntentsConfig(n_way=5, k_shot=5, n_query=5)

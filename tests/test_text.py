@@ -142,3 +142,18 @@ def test_a_sentences_file_keeps_valid_rows_and_names_bad_ones(tmp_path):
         texts.read_sentences(b"sentence,class\na,b\n")
     with pytest.raises(texts.TextFileError, match="larger than"):
         texts.read_sentences(b"x" * 100, limits=texts.Limits(max_bytes=10))
+
+
+@pytest.mark.parametrize("name", ["ngram_protonet", "anil"])
+def test_the_embedding_page_views_text_runs(name):
+    """The Embedding Space analysis on sentences: a metric learner's embedding, or a gradient learner's
+    penultimate layer (the text encoder has a body and a head like the other backbones)."""
+    from metaviz.analysis import embedding as emb
+
+    config = RunConfig(task="intents", learner=name, train=TrainConfig(hidden=16))
+    params = build_learner(config).state_numpy()
+    view = emb.TaskView("intents", IntentsConfig(k_shot=2, n_query=3))  # the head's own 5-way
+    frames = emb.embedding_frames(config, [(0, params)], view, grid=8, adapted=name == "anil")
+    assert frames.frames[0].coords.shape == (5 * (2 + 3 + 1), 2)
+    assert frames.layer == ("embedding" if name == "ngram_protonet" else "penultimate")
+    assert 0 <= frames.frames[0].learner_accuracy <= 1
