@@ -47,6 +47,10 @@ def _model(name: str):
     return checkpoint.load(Path(name).expanduser())
 
 
+def _print_support(counts: dict[str, int]) -> None:
+    print(f"support: {', '.join(f'{k} ({v})' for k, v in counts.items()) or 'nothing usable'}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from metaviz import checkpoint, fewshot
     from metaviz.data import uploads
@@ -80,8 +84,7 @@ def run(args: argparse.Namespace) -> int:
         for note in result.notes:
             print(f"note ({which}): {note}", file=sys.stderr)
     print(f"model: {loaded.config.learner} on {loaded.config.task}; images: {spec.describe()}", file=sys.stderr)
-    print(f"support: {', '.join(f'{k} ({v})' for k, v in support.counts().items()) or 'nothing usable'}",
-          file=sys.stderr)
+    _print_support(support.counts())
     if not queries.examples:
         print("error: no usable query images", file=sys.stderr)
         return 2
@@ -115,8 +118,7 @@ def _run_text(loaded, args: argparse.Namespace) -> int:
         for r in rows.rejected:
             print(json.dumps({"rejected": f"{rows.name}:{r.line}", "line": r.line, "reason": r.reason, "set": which}))
     print(f"model: {loaded.config.learner} on {loaded.config.task}", file=sys.stderr)
-    print(f"support: {', '.join(f'{k} ({v})' for k, v in support.counts().items()) or 'nothing usable'}",
-          file=sys.stderr)
+    _print_support(support.counts())
     if not queries.texts:
         print("error: no usable query sentences", file=sys.stderr)
         return 2
