@@ -12,7 +12,7 @@ An exported run holds:
     checkpoint.safetensors    the learner's parameters at the last checkpoint (metaviz.checkpoint format)
     state.safetensors         the baseline's parameters and optimizer state there (to resume exactly)
     weights.pt                only with ``torch_weights``: a plain state dict for ``torch.load(weights_only=True)``
-    reproduce.py              a short script that trains the same run again with the metaviz package
+    reproduce.py              a constant script that trains the run in config.json again with the metaviz package
 
 Import reads only those names, from a folder or a zip: no other paths are touched (no absolute
 names, no "..", no links), sizes are capped before anything is read, every file is parsed as
@@ -27,7 +27,6 @@ import csv
 import io
 import json
 import math
-import pprint
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -90,33 +89,30 @@ def parse_metrics_csv(text: str) -> list[tuple[int, str, float | None]]:
     return rows
 
 
-SCRIPT = '''"""Reproduce metaviz run {id}: {learner} on {task}, seed {seed}, {n_steps} meta-iterations.
+# The same text for every run: nothing stored (names, device, commit, config) is ever formatted into
+# code; the script reads config.json beside it at run time and validates it as data.
+SCRIPT = '''"""Reproduce an exported metaviz run: train it again from the config.json beside this file.
 
-Recorded with metaviz {version} ({commit}) on {device}; final status "{status}".
 Needs only the metaviz package:   python reproduce.py
 It prints the held-out metrics at every evaluation, as the run recorded them (metrics.csv);
-on the same kind of device and the same versions they match. Learning rates changed live in
-the app are not replayed: the config holds the values in force at the end.
+on the same kind of device and the same versions they match. run.json says which version, commit
+and device recorded it. Learning rates changed live in the app are not replayed: the config holds
+the values in force at the end.
 """
+
+import json
+from pathlib import Path
 
 from metaviz.events import EvalEvent
 from metaviz.train import Run, RunConfig, train
 
-CONFIG = {config}
+CONFIG = json.loads((Path(__file__).resolve().parent / "config.json").read_text(encoding="utf-8"))
 
 run = Run(RunConfig.from_dict(CONFIG))
 for event in train(run, run.config.train.n_steps):
     if isinstance(event, EvalEvent):
-        print(f"step {{event.step}}: " + ", ".join(f"{{k}} {{v:.6g}}" for k, v in event.scalars().items()), flush=True)
+        print(f"step {event.step}: " + ", ".join(f"{k} {v:.6g}" for k, v in event.scalars().items()), flush=True)
 '''
-
-
-def reproduce_script(record) -> str:
-    return SCRIPT.format(id=record.id, learner=record.learner, task=record.task, seed=record.seed,
-                         n_steps=record.n_steps, version=record.version,
-                         commit=f"commit {record.git_commit}" if record.git_commit else "no git commit",
-                         device=record.device or "an unknown device", status=record.status,
-                         config=pprint.pformat(record.config, sort_dicts=False, width=100))
 
 
 def export_files(store: Store, run_id: str, torch_weights: bool = False) -> dict[str, bytes]:
@@ -132,7 +128,7 @@ def export_files(store: Store, run_id: str, torch_weights: bool = False) -> dict
              "metrics.csv": metrics_csv(store.history(record.id)).encode(),
              "evals.json": json.dumps([{"step": s, "inner_steps": i, "curves": c}
                                        for s, i, c in store.evals(record.id)]).encode(),
-             "reproduce.py": reproduce_script(record).encode()}
+             "reproduce.py": SCRIPT.encode()}
     if found is not None:
         files["checkpoint.safetensors"] = found.path.read_bytes()
         if found.state is not None:
