@@ -26,14 +26,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import zipfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from metaviz import checkpoint
-from metaviz.store import HELD, STATUSES, Store, StoreError
+from metaviz import checkpoint, export_schema
+from metaviz.export_schema import ExportError, ImportRefused
+from metaviz.store import HELD, Store, StoreError
 
 FORMAT = "metaviz-run/1"
 FILES = ("run.json", "config.json", "metrics.csv", "evals.json", "checkpoint.safetensors", "state.safetensors",
@@ -41,10 +41,6 @@ FILES = ("run.json", "config.json", "metrics.csv", "evals.json", "checkpoint.saf
 MAX_FILE = 512 * 2**20      # bytes per file
 MAX_TOTAL = 1024 * 2**20    # bytes in all
 MAX_ENTRIES = 64            # entries in a zip
-
-
-class ExportError(ValueError):
-    """An exported run that cannot be imported; the message says which file and why."""
 
 
 def metrics_csv(history) -> str:
@@ -67,26 +63,6 @@ def metrics_csv(history) -> str:
     for step in sorted(rows):
         writer.writerow([step, *(repr(rows[step][k]) if k in rows[step] else "" for k in [*train_keys, *eval_keys])])
     return out.getvalue()
-
-
-def parse_metrics_csv(text: str) -> list[tuple[int, str, float | None]]:
-    """(step, name, value) rows from :func:`metrics_csv`'s output."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header or header[0] != "step" or len(set(header)) != len(header):
-        raise ExportError("metrics.csv: the first row must be the header 'step,NAME,...' with distinct names")
-    rows = []
-    for line, values in enumerate(reader, start=2):
-        if not values:
-            continue
-        if len(values) != len(header):
-            raise ExportError(f"metrics.csv line {line}: {len(values)} cells, the header has {len(header)}")
-        try:
-            step = int(values[0])
-            rows += [(step, name, float(v)) for name, v in zip(header[1:], values[1:]) if v != ""]
-        except ValueError as error:
-            raise ExportError(f"metrics.csv line {line}: {error}") from None
-    return rows
 
 
 # The same text for every run: nothing stored (names, device, commit, config) is ever formatted into
@@ -261,23 +237,17 @@ def import_run(store: Store, path: str | Path | bytes) -> str:
     """Add an exported run (folder, zip, or a zip's bytes) to ``store``; returns its id (the exported
     one when it is free)."""
     from metaviz.recorder import STATE_FORMAT
-    from metaviz.train import RunConfig
 
     files = read_export(path)
-    meta, config_dict = _json(files, "run.json"), _json(files, "config.json")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        found = meta.get("format") if isinstance(meta, dict) else None
-        raise ExportError(f"run.json: not a metaviz run export (format {found!r}, expected {FORMAT!r})")
+    meta = export_schema.run_meta(_json(files, "run.json"))
+    config = export_schema.run_config(_json(files, "config.json"))
+    n_steps = config.train.n_steps
     try:
-        config = RunConfig.from_dict(config_dict)
-    except (KeyError, ValueError, TypeError) as error:
-        raise ExportError(f"config.json is not a usable run config: {error}") from None
-    rows = parse_metrics_csv(files["metrics.csv"].decode("utf-8")) if "metrics.csv" in files else []
-    evals = _json(files, "evals.json") if "evals.json" in files else []
-    try:
-        evals = [(int(e["step"]), int(e["inner_steps"]), _curves(e["curves"])) for e in evals]
-    except (KeyError, TypeError, ValueError) as error:
-        raise ExportError(f"evals.json: malformed entry ({error})") from None
+        text = files["metrics.csv"].decode("utf-8") if "metrics.csv" in files else "step\n"
+    except UnicodeDecodeError as error:
+        raise ImportRefused("metrics.csv", "(the whole file)", f"not UTF-8 text ({error})") from None
+    rows = export_schema.metrics(text, n_steps)
+    evals = export_schema.evals(_json(files, "evals.json"), n_steps) if "evals.json" in files else []
     loaded = None
     if "checkpoint.safetensors" in files:
         try:
@@ -287,6 +257,12 @@ def import_run(store: Store, path: str | Path | bytes) -> str:
         if (loaded.config.task, loaded.config.learner) != (config.task, config.learner):
             raise ExportError(f"checkpoint.safetensors holds {loaded.config.learner} on {loaded.config.task}, but "
                                f"config.json says {config.learner} on {config.task}")
+        if not 0 <= loaded.step <= n_steps:
+            raise ImportRefused("checkpoint.safetensors", "step", f"{loaded.step} is outside the run's 0..{n_steps}")
+        try:
+            checkpoint.build(loaded)  # every tensor's name and shape against the learner its config builds
+        except checkpoint.CheckpointError as error:
+            raise ImportRefused("checkpoint.safetensors", "tensors", str(error)) from None
     state = files.get("state.safetensors")
     if state is not None:
         if loaded is None:
@@ -297,22 +273,19 @@ def import_run(store: Store, path: str | Path | bytes) -> str:
             raise ExportError(f"state.safetensors: {error}") from None
         if (header.get("__metadata__") or {}).get("format") != STATE_FORMAT:
             raise ExportError(f"state.safetensors: not a metaviz training state (expected {STATE_FORMAT!r})")
-    status = meta.get("status") if meta.get("status") in STATUSES else "interrupted"
-    message = str(meta.get("message") or "")
+    status, message = meta.status, meta.message
     if status in HELD:
         status, message = "interrupted", "exported while it was still training; resume it from its checkpoint"
-    wanted = str(meta.get("id", ""))
+    wanted = meta.id
     free = wanted.isalnum() and len(wanted) <= 32 and not store.exists(wanted)
-    run_id = store.create_run(config.to_dict(), device=str(meta.get("device") or ""), source="import",
-                              name=str(meta.get("name") or ""), status=status, run_id=wanted if free else None,
-                              parent=wanted or None, group_id=meta.get("group_id") if isinstance(
-                                  meta.get("group_id"), str) else None,
-                              version=str(meta.get("version") or "unknown"), git_commit=meta.get("git_commit"))
+    run_id = store.create_run(config.to_dict(), device=meta.device, source="import", name=meta.name, status=status,
+                              run_id=wanted if free else None, parent=wanted or None, group_id=meta.group_id,
+                              version=meta.version or "unknown", git_commit=meta.git_commit)
     try:
         last = max([s for s, _, _ in rows] + [s for s, _, _ in evals] + [loaded.step if loaded else 0])
-        store.add_metrics(run_id, rows, evals, step=int(meta.get("step", last)), message=message,
-                          wall_time=_number(meta.get("wall_time"), 0.0), peak_rss=_int(meta.get("peak_rss")),
-                          peak_device=_int(meta.get("peak_device")))
+        store.add_metrics(run_id, rows, evals, step=last if meta.step is None else min(meta.step, n_steps),
+                          message=message, wall_time=meta.wall_time, peak_rss=meta.peak_rss,
+                          peak_device=meta.peak_device)
         if loaded is not None:
             target, state_target = store.checkpoint_paths(run_id, loaded.step)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -326,30 +299,3 @@ def import_run(store: Store, path: str | Path | bytes) -> str:
         store.delete(run_id, force=True)
         raise
     return run_id
-
-
-def _curves(curves) -> dict:
-    if not isinstance(curves, dict):
-        raise TypeError("curves must be an object")
-    out = {}
-    for name, c in curves.items():
-        loss = [float(v) for v in c["loss"]]
-        accuracy = None if c.get("accuracy") is None else [float(v) for v in c["accuracy"]]
-        out[str(name)] = {"loss": loss, "accuracy": accuracy}
-    return out
-
-
-def _number(value, default: float) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return default
-    return value if math.isfinite(value) else default
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-

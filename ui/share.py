@@ -26,7 +26,7 @@ import streamlit as st
 
 from metaviz import learners, tasks
 from metaviz.messages import KeyedError
-from metaviz.train import RunConfig
+from metaviz.train import SEED_MAX, RunConfig
 from ui import state
 from ui.i18n import said, t
 
@@ -71,6 +71,9 @@ def decode(params: Mapping[str, str]) -> RunConfig:
     except ValueError:
         raise KeyedError(f"seed={params['seed']!r} is not a whole number", "ui_share.bad_seed",
                          seed=repr(params["seed"])) from None
+    if not 0 <= seed <= SEED_MAX:
+        raise KeyedError(f"seed={seed} must be a whole number from 0 to {SEED_MAX}", "sec.seed_range",
+                         seed=str(seed), max=str(SEED_MAX))
     parts = {attr: type(getattr(base, attr)).from_dict(sections[p]) for p, attr in SECTIONS.items()}
     return dataclasses.replace(base, seed=seed, **parts)
 
