@@ -104,11 +104,10 @@ def _check_tensors(header: dict, size: int) -> None:
         if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
             bad(name, "needs exactly dtype, shape and data_offsets")
         dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if dtype not in ITEM_SIZE:
+        if not isinstance(dtype, str) or dtype not in ITEM_SIZE:
             bad(name, f"dtype {str(dtype)[:20]!r} is not one of {sorted(ITEM_SIZE)}")
-        whole = (isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in [*shape, *offsets])
-        if not isinstance(shape, list) or len(shape) > 8 or not isinstance(offsets, list) or len(offsets) != 2 \
-                or not all(whole):
+        if not (isinstance(shape, list) and len(shape) <= 8 and isinstance(offsets, list) and len(offsets) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in [*shape, *offsets])):
             bad(name, "shape must be up to 8 sizes and data_offsets two byte offsets, all whole numbers >= 0")
         begin, end = offsets
         if not begin <= end <= size or int(np.prod(shape, dtype=object)) * ITEM_SIZE[dtype] != end - begin:
