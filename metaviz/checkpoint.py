@@ -82,10 +82,15 @@ def _header(data: bytes) -> dict:
                               "format, such as a pickled .pt file, which is refused because unpickling can run code)",
                               "err_checkpoint.bad_header")
     try:
-        return json.loads(data[8:8 + n])
-    except ValueError as error:
+        header = json.loads(data[8:8 + n])
+    except (ValueError, RecursionError) as error:
         raise CheckpointError(f"not a safetensors file: its header is not JSON ({error})", "err_checkpoint.not_json",
                               error=str(error)) from None
+    if not isinstance(header, dict) or not isinstance(header.get("__metadata__") or {}, dict):
+        error = "the header and its __metadata__ must be objects"
+        raise CheckpointError(f"not a safetensors file: its header is not JSON ({error})", "err_checkpoint.not_json",
+                              error=error)
+    return header
 
 
 def _check_tensors(header: dict, size: int) -> None:
@@ -141,7 +146,7 @@ def load(source: str | Path | bytes) -> Loaded:
     try:
         config = RunConfig.from_dict(json.loads(metadata["config"]))
         step = int(metadata.get("step", 0))
-    except (KeyError, ValueError, TypeError) as error:
+    except (KeyError, ValueError, TypeError, RecursionError) as error:
         raise CheckpointError(f"the checkpoint's run config is not usable by this version of metaviz "
                               f"({metaviz.__version__}): {error}", "err_checkpoint.config",
                               version=metaviz.__version__, error=str(error)) from None

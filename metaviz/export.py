@@ -229,8 +229,8 @@ def _json(files: dict[str, bytes], name: str):
     except KeyError:
         raise ExportError(f"the export has no {name}; export the run again with `python -m metaviz runs "
                            "export`") from None
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ExportError(f"{name} is not valid JSON: {error}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # RecursionError: "[[[[..." nested deep
+        raise ImportRefused(name, "(the whole file)", f"not valid JSON: {str(error)[:200]}") from None
 
 
 def import_run(store: Store, path: str | Path | bytes) -> str:

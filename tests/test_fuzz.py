@@ -8,6 +8,7 @@ import io
 import json
 import math
 import struct
+import warnings
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -67,7 +68,8 @@ def exported(tmp_path_factory):
 
 def _zip(entries: list[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # duplicate names are one of the hostile cases
         for name, data in entries:
             archive.writestr(name, data)
     return buffer.getvalue()
@@ -137,7 +139,7 @@ def _safetensors(header: dict, body: bytes) -> bytes:
 def hostile_checkpoints(draw, valid: bytes) -> bytes:
     (n,) = struct.unpack("<Q", valid[:8])
     header, body = json.loads(valid[8:8 + n]), valid[8 + n:]
-    how = draw(st.sampled_from(["tensor", "metadata", "length", "body"]))
+    how = draw(st.sampled_from(["tensor", "metadata", "length", "body", "header"]))
     if how == "tensor":
         name = draw(st.sampled_from(sorted(k for k in header if k != "__metadata__")))
         field = draw(st.sampled_from(["dtype", "shape", "data_offsets", "extra"]))
@@ -147,6 +149,8 @@ def hostile_checkpoints(draw, valid: bytes) -> bytes:
         meta = header["__metadata__"]
         meta[draw(st.sampled_from(["config", "step", "format", "metaviz"]))] = draw(
             st.one_of(st.text(max_size=20), st.just(json.dumps(draw(JSON)))))
+    elif how == "header":
+        return _safetensors(draw(JSON), body)
     elif how == "length":
         return struct.pack("<Q", draw(st.integers(0, 2**64 - 1))) + valid[8:]
     else:

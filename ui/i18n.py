@@ -179,7 +179,7 @@ def said(message) -> str:
     return t(key, **message.params) if key else str(message)
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$&:=\"'])")
+_MARKDOWN = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark
 
 
 def literal(text) -> str:

@@ -150,7 +150,7 @@ def import_json(data: bytes) -> RunConfig:
         raise KeyedError("an experiment file is a few kB of JSON; this one is too large", "ui_share.too_large")
     try:
         return RunConfig.from_dict(json.loads(data))
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:  # RecursionError: "[[[[..." nested deep
         raise KeyedError(f"not a MetaViz experiment file: {error}", "ui_share.not_experiment",
                          error=str(error)) from None
 
