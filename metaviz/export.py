@@ -157,34 +157,41 @@ def _read_zip(path: Path | bytes) -> dict[str, bytes]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
-        raise ExportError(f"{path}: not a readable zip ({error})") from None
+        raise ExportError(f"{path}: not a readable zip ({error})", "sec.export_not_zip", error=str(error)) from None
     path = getattr(path, "name", path)
     with archive:
         entries = [i for i in archive.infolist() if not i.is_dir()]
         if len(entries) > MAX_ENTRIES:
-            raise ExportError(f"{path}: {len(entries)} entries; an exported run has at most {len(FILES)}")
+            raise ExportError(f"{path}: {len(entries)} entries; an exported run has at most {len(FILES)}",
+                              "sec.export_entries", n=str(len(entries)), most=str(len(FILES)))
         names = [PurePosixPath(i.filename) for i in entries]
         for info, name in zip(entries, names):
             if (info.filename.startswith(("/", "\\")) or "\\" in info.filename or ".." in name.parts
                     or ":" in info.filename or len(name.parts) > 2):
-                raise ExportError(f"{path}: refusing the entry {info.filename!r} (absolute, '..', or nested)")
+                raise ExportError(f"{path}: refusing the entry {info.filename!r} (absolute, '..', or nested)",
+                                  "sec.export_entry", entry=repr(info.filename))
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                raise ExportError(f"{path}: refusing the symbolic link {info.filename!r}")
+                raise ExportError(f"{path}: refusing the symbolic link {info.filename!r}", "sec.export_link",
+                                  entry=repr(info.filename))
         prefixes = {n.parts[0] for n in names if len(n.parts) == 2}
         if len(prefixes) > 1 or (prefixes and any(len(n.parts) == 1 for n in names)):
-            raise ExportError(f"{path}: the files must sit at the top or in one folder, as exported")
+            raise ExportError(f"{path}: the files must sit at the top or in one folder, as exported",
+                              "sec.export_layout")
         if sum(i.file_size for i in entries) > MAX_TOTAL:
-            raise ExportError(f"{path}: more than {MAX_TOTAL // 2**20} MiB uncompressed")
+            raise ExportError(f"{path}: more than {MAX_TOTAL // 2**20} MiB uncompressed", "sec.export_total",
+                              mib=str(MAX_TOTAL // 2**20))
         files = {}
         for info, name in zip(entries, names):
             if name.name not in FILES or name.name == "weights.pt":
                 continue  # only the known files are read; weights.pt would need unpickling
             if info.file_size > MAX_FILE:
-                raise ExportError(f"{path}: {info.filename} is larger than {MAX_FILE // 2**20} MiB")
+                raise ExportError(f"{path}: {info.filename} is larger than {MAX_FILE // 2**20} MiB", "sec.export_file",
+                                  entry=info.filename, mib=str(MAX_FILE // 2**20))
             with archive.open(info) as f:
                 data = f.read(MAX_FILE + 1)  # the header's size may lie: never read past the cap
             if len(data) > MAX_FILE:
-                raise ExportError(f"{path}: {info.filename} is larger than {MAX_FILE // 2**20} MiB")
+                raise ExportError(f"{path}: {info.filename} is larger than {MAX_FILE // 2**20} MiB", "sec.export_file",
+                                  entry=info.filename, mib=str(MAX_FILE // 2**20))
             files[name.name] = data
     return files
 

@@ -197,3 +197,18 @@ def test_a_checkpoint_that_does_not_fit_its_config_is_refused(trained, tmp_path)
     wrong = safetensors.numpy.save(params, metadata=loaded.metadata)
     error = _refusal(tmp_path / "x", _zip(tmp_path / "w.zip", {**files, "checkpoint.safetensors": wrong}))
     assert str(error).startswith("checkpoint.safetensors: tensors: ") and "wrong shapes" in str(error)
+
+
+def test_archive_refusals_carry_catalogue_keys_in_both_languages(tmp_path):
+    from ui.i18n import catalogue
+
+    not_zip = tmp_path / "not.zip"
+    not_zip.write_bytes(b"not a zip at all")
+    cases = {"sec.export_not_zip": not_zip,
+             "sec.export_entry": _zip(tmp_path / "escape.zip", {"../run.json": b"{}"}),
+             "sec.export_layout": _zip(tmp_path / "two.zip", {"a/run.json": b"{}", "b/config.json": b"{}"})}
+    en, zh = catalogue("en"), catalogue("zh")
+    for key, path in cases.items():
+        error = _refusal(tmp_path / "x", path)
+        assert error.key == key and str(error).endswith(en[key].format(**error.params)), str(error)
+        assert zh[key].format(**error.params) != en[key].format(**error.params)
