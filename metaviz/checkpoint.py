@@ -34,6 +34,8 @@ FORMAT = "metaviz-checkpoint/1"
 SUFFIX = ".safetensors"
 ZOO_DIR = Path(__file__).resolve().parent / "zoo"
 MAX_HEADER = 1_000_000  # bytes of JSON header; real ones are a few kB
+MAX_TENSORS = 10_000  # a learner has a few dozen
+ITEM_SIZE = {"F64": 8, "F32": 4, "F16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 
 
 class CheckpointError(KeyedError):
@@ -80,10 +82,42 @@ def _header(data: bytes) -> dict:
                               "format, such as a pickled .pt file, which is refused because unpickling can run code)",
                               "err_checkpoint.bad_header")
     try:
-        return json.loads(data[8:8 + n])
-    except ValueError as error:
+        header = json.loads(data[8:8 + n])
+    except (ValueError, RecursionError) as error:
         raise CheckpointError(f"not a safetensors file: its header is not JSON ({error})", "err_checkpoint.not_json",
                               error=str(error)) from None
+    if not isinstance(header, dict) or not isinstance(header.get("__metadata__") or {}, dict):
+        error = "the header and its __metadata__ must be objects"
+        raise CheckpointError(f"not a safetensors file: its header is not JSON ({error})", "err_checkpoint.not_json",
+                              error=error)
+    return header
+
+
+def _check_tensors(header: dict, size: int) -> None:
+    """Every tensor's dtype, shape and byte range (within the ``size`` bytes after the header), from the header,
+    before a single array is allocated."""
+    def bad(name, reason: str):
+        raise CheckpointError(f"tensor {str(name)[:80]!r}: {reason}", "sec.checkpoint_tensor",
+                              name=repr(str(name)[:80]), reason=reason)
+
+    if not isinstance(header, dict):
+        bad("(header)", "the header must be an object")
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    if len(tensors) > MAX_TENSORS:
+        bad("(header)", f"{len(tensors)} tensors; at most {MAX_TENSORS}")
+    for name, info in tensors.items():
+        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+            bad(name, "needs exactly dtype, shape and data_offsets")
+        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if not isinstance(dtype, str) or dtype not in ITEM_SIZE:
+            bad(name, f"dtype {str(dtype)[:20]!r} is not one of {sorted(ITEM_SIZE)}")
+        if not (isinstance(shape, list) and len(shape) <= 8 and isinstance(offsets, list) and len(offsets) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in [*shape, *offsets])):
+            bad(name, "shape must be up to 8 sizes and data_offsets two byte offsets, all whole numbers >= 0")
+        begin, end = offsets
+        if not begin <= end <= size or int(np.prod(shape, dtype=object)) * ITEM_SIZE[dtype] != end - begin:
+            bad(name, f"shape {shape} of {dtype} does not fit its bytes {begin}..{end} of {size} (a corrupt or "
+                "truncated file)")
 
 
 def load(source: str | Path | bytes) -> Loaded:
@@ -103,6 +137,7 @@ def load(source: str | Path | bytes) -> Loaded:
                               f"expected {FORMAT!r}): save one with metaviz.checkpoint.save or the app's export",
                               "err_checkpoint.not_metaviz", format=repr(metadata.get("format")),
                               expected=repr(FORMAT))
+    _check_tensors(_header(data), len(data) - 8 - struct.unpack("<Q", data[:8])[0])
     try:
         params = safetensors.numpy.load(data)
     except Exception as error:  # noqa: BLE001 - the library raises its own types for corrupt files
@@ -111,7 +146,7 @@ def load(source: str | Path | bytes) -> Loaded:
     try:
         config = RunConfig.from_dict(json.loads(metadata["config"]))
         step = int(metadata.get("step", 0))
-    except (KeyError, ValueError, TypeError) as error:
+    except (KeyError, ValueError, TypeError, RecursionError) as error:
         raise CheckpointError(f"the checkpoint's run config is not usable by this version of metaviz "
                               f"({metaviz.__version__}): {error}", "err_checkpoint.config",
                               version=metaviz.__version__, error=str(error)) from None

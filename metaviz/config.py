@@ -9,6 +9,7 @@ validated the same way as one built from widgets.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,8 @@ class Config:
                 raise ValueError(f"{type(self).__name__}.{f.name}={value!r}: choose one of {ui.options}")
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
+            if not math.isfinite(value):  # NaN passes every comparison below
+                raise ValueError(f"{type(self).__name__}.{f.name}={value}: must be a finite number")
             if ui.min is not None and value < ui.min:
                 raise ValueError(f"{type(self).__name__}.{f.name}={value}: must be >= {ui.min}")
             if ui.max is not None and value > ui.max:
@@ -66,6 +69,8 @@ class Config:
     def from_dict(cls, data: dict) -> Config:
         """Build from a plain dict (JSON, a URL, the command line); unknown keys are an error, missing
         keys keep their defaults, and strings are read as the field's type ("false" is False)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{cls.__name__}: expected an object of fields, got {type(data).__name__}")
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = set(data) - set(fields)
         if unknown:
@@ -80,9 +85,13 @@ def _coerce(value, kind: type, name: str):
                 raise ValueError(f"{name}: {value!r} is not true or false")
             return value.strip().lower() in ("true", "1", "yes", "on")
         return bool(value)
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{name}: {value!r} is not a whole number")
     if kind in (int, float, str):
+        if kind is str and not isinstance(value, str):
+            raise ValueError(f"{name}: {value!r} is not text")
         try:
             return kind(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f"{name}: {value!r} is not a valid {kind.__name__}") from None
     return value

@@ -12,7 +12,7 @@ An exported run holds:
     checkpoint.safetensors    the learner's parameters at the last checkpoint (metaviz.checkpoint format)
     state.safetensors         the baseline's parameters and optimizer state there (to resume exactly)
     weights.pt                only with ``torch_weights``: a plain state dict for ``torch.load(weights_only=True)``
-    reproduce.py              a short script that trains the same run again with the metaviz package
+    reproduce.py              a constant script that trains the run in config.json again with the metaviz package
 
 Import reads only those names, from a folder or a zip: no other paths are touched (no absolute
 names, no "..", no links), sizes are capped before anything is read, every file is parsed as
@@ -26,15 +26,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-import pprint
 import zipfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from metaviz import checkpoint
-from metaviz.store import HELD, STATUSES, Store, StoreError
+from metaviz import checkpoint, export_schema
+from metaviz.export_schema import ExportError, ImportRefused
+from metaviz.store import HELD, Store, StoreError
 
 FORMAT = "metaviz-run/1"
 FILES = ("run.json", "config.json", "metrics.csv", "evals.json", "checkpoint.safetensors", "state.safetensors",
@@ -42,10 +41,6 @@ FILES = ("run.json", "config.json", "metrics.csv", "evals.json", "checkpoint.saf
 MAX_FILE = 512 * 2**20      # bytes per file
 MAX_TOTAL = 1024 * 2**20    # bytes in all
 MAX_ENTRIES = 64            # entries in a zip
-
-
-class ExportError(ValueError):
-    """An exported run that cannot be imported; the message says which file and why."""
 
 
 def metrics_csv(history) -> str:
@@ -70,53 +65,30 @@ def metrics_csv(history) -> str:
     return out.getvalue()
 
 
-def parse_metrics_csv(text: str) -> list[tuple[int, str, float | None]]:
-    """(step, name, value) rows from :func:`metrics_csv`'s output."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header or header[0] != "step" or len(set(header)) != len(header):
-        raise ExportError("metrics.csv: the first row must be the header 'step,NAME,...' with distinct names")
-    rows = []
-    for line, values in enumerate(reader, start=2):
-        if not values:
-            continue
-        if len(values) != len(header):
-            raise ExportError(f"metrics.csv line {line}: {len(values)} cells, the header has {len(header)}")
-        try:
-            step = int(values[0])
-            rows += [(step, name, float(v)) for name, v in zip(header[1:], values[1:]) if v != ""]
-        except ValueError as error:
-            raise ExportError(f"metrics.csv line {line}: {error}") from None
-    return rows
+# The same text for every run: nothing stored (names, device, commit, config) is ever formatted into
+# code; the script reads config.json beside it at run time and validates it as data.
+SCRIPT = '''"""Reproduce an exported metaviz run: train it again from the config.json beside this file.
 
-
-SCRIPT = '''"""Reproduce metaviz run {id}: {learner} on {task}, seed {seed}, {n_steps} meta-iterations.
-
-Recorded with metaviz {version} ({commit}) on {device}; final status "{status}".
 Needs only the metaviz package:   python reproduce.py
 It prints the held-out metrics at every evaluation, as the run recorded them (metrics.csv);
-on the same kind of device and the same versions they match. Learning rates changed live in
-the app are not replayed: the config holds the values in force at the end.
+on the same kind of device and the same versions they match. run.json says which version, commit
+and device recorded it. Learning rates changed live in the app are not replayed: the config holds
+the values in force at the end.
 """
+
+import json
+from pathlib import Path
 
 from metaviz.events import EvalEvent
 from metaviz.train import Run, RunConfig, train
 
-CONFIG = {config}
+CONFIG = json.loads((Path(__file__).resolve().parent / "config.json").read_text(encoding="utf-8"))
 
 run = Run(RunConfig.from_dict(CONFIG))
 for event in train(run, run.config.train.n_steps):
     if isinstance(event, EvalEvent):
-        print(f"step {{event.step}}: " + ", ".join(f"{{k}} {{v:.6g}}" for k, v in event.scalars().items()), flush=True)
+        print(f"step {event.step}: " + ", ".join(f"{k} {v:.6g}" for k, v in event.scalars().items()), flush=True)
 '''
-
-
-def reproduce_script(record) -> str:
-    return SCRIPT.format(id=record.id, learner=record.learner, task=record.task, seed=record.seed,
-                         n_steps=record.n_steps, version=record.version,
-                         commit=f"commit {record.git_commit}" if record.git_commit else "no git commit",
-                         device=record.device or "an unknown device", status=record.status,
-                         config=pprint.pformat(record.config, sort_dicts=False, width=100))
 
 
 def export_files(store: Store, run_id: str, torch_weights: bool = False) -> dict[str, bytes]:
@@ -132,7 +104,7 @@ def export_files(store: Store, run_id: str, torch_weights: bool = False) -> dict
              "metrics.csv": metrics_csv(store.history(record.id)).encode(),
              "evals.json": json.dumps([{"step": s, "inner_steps": i, "curves": c}
                                        for s, i, c in store.evals(record.id)]).encode(),
-             "reproduce.py": reproduce_script(record).encode()}
+             "reproduce.py": SCRIPT.encode()}
     if found is not None:
         files["checkpoint.safetensors"] = found.path.read_bytes()
         if found.state is not None:
@@ -185,34 +157,41 @@ def _read_zip(path: Path | bytes) -> dict[str, bytes]:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as error:
-        raise ExportError(f"{path}: not a readable zip ({error})") from None
+        raise ExportError(f"{path}: not a readable zip ({error})", "sec.export_not_zip", error=str(error)) from None
     path = getattr(path, "name", path)
     with archive:
         entries = [i for i in archive.infolist() if not i.is_dir()]
         if len(entries) > MAX_ENTRIES:
-            raise ExportError(f"{path}: {len(entries)} entries; an exported run has at most {len(FILES)}")
+            raise ExportError(f"{path}: {len(entries)} entries; an exported run has at most {len(FILES)}",
+                              "sec.export_entries", n=str(len(entries)), most=str(len(FILES)))
         names = [PurePosixPath(i.filename) for i in entries]
         for info, name in zip(entries, names):
             if (info.filename.startswith(("/", "\\")) or "\\" in info.filename or ".." in name.parts
                     or ":" in info.filename or len(name.parts) > 2):
-                raise ExportError(f"{path}: refusing the entry {info.filename!r} (absolute, '..', or nested)")
+                raise ExportError(f"{path}: refusing the entry {info.filename!r} (absolute, '..', or nested)",
+                                  "sec.export_entry", entry=repr(info.filename))
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                raise ExportError(f"{path}: refusing the symbolic link {info.filename!r}")
+                raise ExportError(f"{path}: refusing the symbolic link {info.filename!r}", "sec.export_link",
+                                  entry=repr(info.filename))
         prefixes = {n.parts[0] for n in names if len(n.parts) == 2}
         if len(prefixes) > 1 or (prefixes and any(len(n.parts) == 1 for n in names)):
-            raise ExportError(f"{path}: the files must sit at the top or in one folder, as exported")
+            raise ExportError(f"{path}: the files must sit at the top or in one folder, as exported",
+                              "sec.export_layout")
         if sum(i.file_size for i in entries) > MAX_TOTAL:
-            raise ExportError(f"{path}: more than {MAX_TOTAL // 2**20} MiB uncompressed")
+            raise ExportError(f"{path}: more than {MAX_TOTAL // 2**20} MiB uncompressed", "sec.export_total",
+                              mib=str(MAX_TOTAL // 2**20))
         files = {}
         for info, name in zip(entries, names):
             if name.name not in FILES or name.name == "weights.pt":
                 continue  # only the known files are read; weights.pt would need unpickling
             if info.file_size > MAX_FILE:
-                raise ExportError(f"{path}: {info.filename} is larger than {MAX_FILE // 2**20} MiB")
+                raise ExportError(f"{path}: {info.filename} is larger than {MAX_FILE // 2**20} MiB", "sec.export_file",
+                                  entry=info.filename, mib=str(MAX_FILE // 2**20))
             with archive.open(info) as f:
                 data = f.read(MAX_FILE + 1)  # the header's size may lie: never read past the cap
             if len(data) > MAX_FILE:
-                raise ExportError(f"{path}: {info.filename} is larger than {MAX_FILE // 2**20} MiB")
+                raise ExportError(f"{path}: {info.filename} is larger than {MAX_FILE // 2**20} MiB", "sec.export_file",
+                                  entry=info.filename, mib=str(MAX_FILE // 2**20))
             files[name.name] = data
     return files
 
@@ -257,31 +236,25 @@ def _json(files: dict[str, bytes], name: str):
     except KeyError:
         raise ExportError(f"the export has no {name}; export the run again with `python -m metaviz runs "
                            "export`") from None
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ExportError(f"{name} is not valid JSON: {error}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # RecursionError: "[[[[..." nested deep
+        raise ImportRefused(name, "(the whole file)", f"not valid JSON: {str(error)[:200]}") from None
 
 
 def import_run(store: Store, path: str | Path | bytes) -> str:
     """Add an exported run (folder, zip, or a zip's bytes) to ``store``; returns its id (the exported
     one when it is free)."""
     from metaviz.recorder import STATE_FORMAT
-    from metaviz.train import RunConfig
 
     files = read_export(path)
-    meta, config_dict = _json(files, "run.json"), _json(files, "config.json")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        found = meta.get("format") if isinstance(meta, dict) else None
-        raise ExportError(f"run.json: not a metaviz run export (format {found!r}, expected {FORMAT!r})")
+    meta = export_schema.run_meta(_json(files, "run.json"))
+    config = export_schema.run_config(_json(files, "config.json"))
+    n_steps = config.train.n_steps
     try:
-        config = RunConfig.from_dict(config_dict)
-    except (KeyError, ValueError, TypeError) as error:
-        raise ExportError(f"config.json is not a usable run config: {error}") from None
-    rows = parse_metrics_csv(files["metrics.csv"].decode("utf-8")) if "metrics.csv" in files else []
-    evals = _json(files, "evals.json") if "evals.json" in files else []
-    try:
-        evals = [(int(e["step"]), int(e["inner_steps"]), _curves(e["curves"])) for e in evals]
-    except (KeyError, TypeError, ValueError) as error:
-        raise ExportError(f"evals.json: malformed entry ({error})") from None
+        text = files["metrics.csv"].decode("utf-8") if "metrics.csv" in files else "step\n"
+    except UnicodeDecodeError as error:
+        raise ImportRefused("metrics.csv", "(the whole file)", f"not UTF-8 text ({error})") from None
+    rows = export_schema.metrics(text, n_steps)
+    evals = export_schema.evals(_json(files, "evals.json"), n_steps) if "evals.json" in files else []
     loaded = None
     if "checkpoint.safetensors" in files:
         try:
@@ -291,6 +264,12 @@ def import_run(store: Store, path: str | Path | bytes) -> str:
         if (loaded.config.task, loaded.config.learner) != (config.task, config.learner):
             raise ExportError(f"checkpoint.safetensors holds {loaded.config.learner} on {loaded.config.task}, but "
                                f"config.json says {config.learner} on {config.task}")
+        if not 0 <= loaded.step <= n_steps:
+            raise ImportRefused("checkpoint.safetensors", "step", f"{loaded.step} is outside the run's 0..{n_steps}")
+        try:
+            checkpoint.build(loaded)  # every tensor's name and shape against the learner its config builds
+        except checkpoint.CheckpointError as error:
+            raise ImportRefused("checkpoint.safetensors", "tensors", str(error)) from None
     state = files.get("state.safetensors")
     if state is not None:
         if loaded is None:
@@ -301,22 +280,19 @@ def import_run(store: Store, path: str | Path | bytes) -> str:
             raise ExportError(f"state.safetensors: {error}") from None
         if (header.get("__metadata__") or {}).get("format") != STATE_FORMAT:
             raise ExportError(f"state.safetensors: not a metaviz training state (expected {STATE_FORMAT!r})")
-    status = meta.get("status") if meta.get("status") in STATUSES else "interrupted"
-    message = str(meta.get("message") or "")
+    status, message = meta.status, meta.message
     if status in HELD:
         status, message = "interrupted", "exported while it was still training; resume it from its checkpoint"
-    wanted = str(meta.get("id", ""))
+    wanted = meta.id
     free = wanted.isalnum() and len(wanted) <= 32 and not store.exists(wanted)
-    run_id = store.create_run(config.to_dict(), device=str(meta.get("device") or ""), source="import",
-                              name=str(meta.get("name") or ""), status=status, run_id=wanted if free else None,
-                              parent=wanted or None, group_id=meta.get("group_id") if isinstance(
-                                  meta.get("group_id"), str) else None,
-                              version=str(meta.get("version") or "unknown"), git_commit=meta.get("git_commit"))
+    run_id = store.create_run(config.to_dict(), device=meta.device, source="import", name=meta.name, status=status,
+                              run_id=wanted if free else None, parent=wanted or None, group_id=meta.group_id,
+                              version=meta.version or "unknown", git_commit=meta.git_commit)
     try:
         last = max([s for s, _, _ in rows] + [s for s, _, _ in evals] + [loaded.step if loaded else 0])
-        store.add_metrics(run_id, rows, evals, step=int(meta.get("step", last)), message=message,
-                          wall_time=_number(meta.get("wall_time"), 0.0), peak_rss=_int(meta.get("peak_rss")),
-                          peak_device=_int(meta.get("peak_device")))
+        store.add_metrics(run_id, rows, evals, step=last if meta.step is None else min(meta.step, n_steps),
+                          message=message, wall_time=meta.wall_time, peak_rss=meta.peak_rss,
+                          peak_device=meta.peak_device)
         if loaded is not None:
             target, state_target = store.checkpoint_paths(run_id, loaded.step)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -330,30 +306,3 @@ def import_run(store: Store, path: str | Path | bytes) -> str:
         store.delete(run_id, force=True)
         raise
     return run_id
-
-
-def _curves(curves) -> dict:
-    if not isinstance(curves, dict):
-        raise TypeError("curves must be an object")
-    out = {}
-    for name, c in curves.items():
-        loss = [float(v) for v in c["loss"]]
-        accuracy = None if c.get("accuracy") is None else [float(v) for v in c["accuracy"]]
-        out[str(name)] = {"loss": loss, "accuracy": accuracy}
-    return out
-
-
-def _number(value, default: float) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return default
-    return value if math.isfinite(value) else default
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ class TrainConfig(Config):
                           help="vmap batches the inner loops of all tasks; loop runs them one by one.")
 
 
+SEED_MAX = 2**31 - 1  # the sidebar's seed widget goes as far
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that defines a run. Task and learner configs default to their classes' defaults."""
@@ -75,6 +79,8 @@ class RunConfig:
     test_task_config: Config | None = None  # a meta-test distribution tracked while training (shift)
 
     def __post_init__(self):
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= SEED_MAX:
+            raise ValueError(f"RunConfig.seed: {self.seed!r} must be a whole number from 0 to {SEED_MAX}")
         task_cls, learner_cls = tasks.get(self.task), learners.get(self.learner)
         if self.task_config is None:
             object.__setattr__(self, "task_config", task_cls.Config())
@@ -99,13 +105,30 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
+        """From ``to_dict()``'s output (a file, a URL, a checkpoint): unknown keys and wrong types are errors."""
+        if not isinstance(d, dict):
+            raise ValueError(f"a run config must be an object, got {type(d).__name__}")
+        unknown = set(d) - set(RUN_KEYS)
+        if unknown:
+            raise ValueError(f"RunConfig: unknown fields {sorted(unknown)}; known: {sorted(RUN_KEYS)}")
+        for key in ("task", "learner", "device"):
+            if not isinstance(d.get(key, ""), str):
+                raise ValueError(f"RunConfig.{key}: {d[key]!r} is not text")
+        if "task" not in d or "learner" not in d:
+            raise ValueError("RunConfig: 'task' and 'learner' are required")
+        device = d.get("device", "auto")
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d{1,2})?", device):
+            raise ValueError(f"RunConfig.device: {device!r} is not one of auto, cpu, mps, cuda or cuda:N")
+        task_cls = tasks.get(d["task"])
         return cls(task=d["task"], learner=d["learner"],
-                   task_config=tasks.get(d["task"]).Config.from_dict(d.get("task_config", {})),
-                   learner_config=learners.get(d["learner"]).Config.from_dict(d.get("learner_config", {})),
-                   train=TrainConfig.from_dict(d.get("train", {})),
-                   seed=int(d.get("seed", 0)), device=d.get("device", "auto"),
+                   task_config=task_cls.Config.from_dict(d.get("task_config") or {}),
+                   learner_config=learners.get(d["learner"]).Config.from_dict(d.get("learner_config") or {}),
+                   train=TrainConfig.from_dict(d.get("train") or {}), seed=d.get("seed", 0), device=device,
                    test_task_config=None if d.get("test_task_config") is None
-                   else tasks.get(d["task"]).Config.from_dict(d["test_task_config"]))
+                   else task_cls.Config.from_dict(d["test_task_config"]))
+
+
+RUN_KEYS = tuple(f.name for f in dataclasses.fields(RunConfig))
 
 
 def build_learner(config: RunConfig, name: str | None = None, device: str | torch.device = "cpu") -> MetaLearner:

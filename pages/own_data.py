@@ -8,7 +8,7 @@ from metaviz.data import uploads
 from metaviz.figures.embedding import embedding_figure
 from metaviz.figures.fewshot import inner_loop_figure, probability_figure
 from ui import canvas, examples, words
-from ui.i18n import labels, said, t
+from ui.i18n import labels, literal, said, t
 from ui.router import ensure_router
 
 ensure_router()
@@ -93,7 +93,7 @@ for row in range(0, len(names), 4):
     for column, i in zip(st.columns(4), range(row, min(row + 4, len(names)))):
         e, k = queries.examples[i], int(p.predicted[i])
         column.image([e.preview, examples.model_view(e.image)], width=64, clamp=True)
-        column.markdown(f"`{e.name}`: **{p.classes[k]}** ({p.probabilities[i, k]:.0%})")
+        column.markdown(f"{literal(e.name)}: **{literal(p.classes[k])}** ({p.probabilities[i, k]:.0%})")
 st.plotly_chart(probability_figure(p.classes, p.probabilities, names, text=dict(title=t("fig_fewshot.title"))),
                 key="own.probabilities")
 if p.steps is not None:

@@ -112,4 +112,4 @@ with st.expander(t("pg_runs.import_title")):
         try:
             st.success(t("pg_runs.imported", id=import_run(store, upload.getvalue())))
         except ValueError as error:  # ExportError, CheckpointError, StoreError: the message says what is wrong
-            st.error(str(error))
+            st.error(said(error))

@@ -1,6 +1,7 @@
 """Task Builder: build a distribution of tasks, look at its tasks, and shift its meta-test tasks."""
 
 import dataclasses
+from html import escape
 
 import streamlit as st
 
@@ -53,7 +54,7 @@ with view:
     if p.is_image:
         n_way = use.n_way
         for i in range(p.support_x.shape[0]):
-            labels = [f"<span style='color:{label_color(j)}'>{t('pg_tasks.label', j=j, name=n)}</span>"
+            labels = [f"<span style='color:{label_color(j)}'>{t('pg_tasks.label', j=j, name=escape(str(n)))}</span>"
                       for j, n in enumerate(p.class_names[i])] if p.class_names else []
             st.markdown(f"**{t('pg_tasks.task', i=i + 1)}**" + (t("pg_tasks.colon") + t("pg_tasks.sep").join(labels)
                                                                 if labels else ""), unsafe_allow_html=True)

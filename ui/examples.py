@@ -19,7 +19,7 @@ import streamlit as st
 from metaviz import checkpoint, fewshot, tasks
 from metaviz.data import uploads
 from metaviz.data.uploads import LIMITS, Preprocessing, QuerySet, Rejected, SupportSet
-from ui.i18n import said, t, title
+from ui.i18n import literal, said, t, title
 from ui.worker import session_worker
 
 FILES = "own.files"
@@ -170,8 +170,8 @@ def _cell(column, example, key: str, cls: str) -> None:
 def support_grid(support: SupportSet) -> None:
     """Each class: its count, then its images (the original above, what the model sees below)."""
     for c, (name, examples) in enumerate(support.classes.items()):
-        st.markdown(t("ui_examples.count_one", name=name) if len(examples) == 1
-                    else t("ui_examples.count", name=name, n=len(examples)))
+        st.markdown(t("ui_examples.count_one", name=literal(name)) if len(examples) == 1
+                    else t("ui_examples.count", name=literal(name), n=len(examples)))
         shown = examples[:SHOWN_PER_CLASS]
         columns = st.columns(max(8, len(shown[:8])))
         for i, e in enumerate(shown):
@@ -190,10 +190,11 @@ def problems(support: SupportSet, queries: QuerySet) -> None:
     """Files that were not used, each with its reason, and notes (ignored files)."""
     rejected = list(support.rejected) + list(queries.rejected)
     if rejected:
-        shown = "; ".join(f"{r.file}: {reason(r)}" for r in rejected[:3]) + (" ..." if len(rejected) > 3 else "")
+        shown = "; ".join(f"{literal(r.file)}: {literal(reason(r))}" for r in rejected[:3])
+        shown += " ..." if len(rejected) > 3 else ""
         st.warning(t("ui_examples.not_used", n=len(rejected), files=shown))
         with st.expander(t("ui_examples.not_used_all")):
-            st.markdown("\n".join(f"- `{r.file}`: {reason(r)}" for r in rejected))
+            st.markdown("\n".join(f"- {literal(r.file)}: {literal(reason(r))}" for r in rejected))
     for note in dict.fromkeys(support.notes + queries.notes):
         st.caption(said(note))
 

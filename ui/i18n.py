@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -176,6 +177,16 @@ def said(message) -> str:
     (``metaviz.messages``), else its English."""
     key = getattr(message, "key", None)
     return t(key, **message.params) if key else str(message)
+
+
+_MARKDOWN = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark
+
+
+def literal(text) -> str:
+    """``text`` from a file, an upload or a URL (a class, file or run name) made safe to put into markdown:
+    shown exactly as written, never read as markdown, math or HTML (newlines become spaces)."""
+    flat = " ".join(str(text).splitlines()).replace("\x00", "")
+    return _MARKDOWN.sub(r"\\\1", flat)  # CommonMark: a backslash before any ASCII punctuation shows it as is
 
 
 def title(cls) -> str:

@@ -26,7 +26,7 @@ import streamlit as st
 
 from metaviz import learners, tasks
 from metaviz.messages import KeyedError
-from metaviz.train import RunConfig
+from metaviz.train import SEED_MAX, RunConfig
 from ui import state
 from ui.i18n import said, t
 
@@ -71,6 +71,9 @@ def decode(params: Mapping[str, str]) -> RunConfig:
     except ValueError:
         raise KeyedError(f"seed={params['seed']!r} is not a whole number", "ui_share.bad_seed",
                          seed=repr(params["seed"])) from None
+    if not 0 <= seed <= SEED_MAX:
+        raise KeyedError(f"seed={seed} must be a whole number from 0 to {SEED_MAX}", "sec.seed_range",
+                         seed=str(seed), max=str(SEED_MAX))
     parts = {attr: type(getattr(base, attr)).from_dict(sections[p]) for p, attr in SECTIONS.items()}
     return dataclasses.replace(base, seed=seed, **parts)
 
@@ -147,7 +150,7 @@ def import_json(data: bytes) -> RunConfig:
         raise KeyedError("an experiment file is a few kB of JSON; this one is too large", "ui_share.too_large")
     try:
         return RunConfig.from_dict(json.loads(data))
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:  # RecursionError: "[[[[..." nested deep
         raise KeyedError(f"not a MetaViz experiment file: {error}", "ui_share.not_experiment",
                          error=str(error)) from None
 

@@ -128,3 +128,29 @@ def test_scenario_5_draw_symbols_and_a_query(page):
     assert "hook" in answer, answer
     page.get_by_role("heading", name="Predictions").scroll_into_view_if_needed()  # for the screenshot
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def test_a_class_and_a_file_named_like_html_show_as_text_and_run_nothing(page):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    open_with_protonet(page)
+    support, queries = omniglot_files(2)
+    with zipfile.ZipFile(io.BytesIO(support)) as z:
+        first, second = (z.read(n) for n in sorted(z.namelist()))
+    hostile = zipped({f"{HOSTILE}/a.png": first, "plain/b.png": second, f"{HOSTILE}/[x](javascript:alert(2)).txt": b""})
+    uploader(page, "Zip of class folders").set_input_files(
+        files=[{"name": "evil.zip", "mimeType": "application/zip", "buffer": hostile}])
+    page.get_by_text("Support set: 2 classes, 2 examples").wait_for()
+    wait_idle(page)
+    uploader(page, "Query images").set_input_files(
+        files=[{"name": "<b onmouseover=alert(3)>q.png", "mimeType": "image/png", "buffer": queries[0][1]}])
+    page.get_by_role("heading", name="Predictions").wait_for()
+    wait_idle(page)
+    page.mouse.move(10, 10)
+    page.get_by_text(HOSTILE).first.wait_for()  # the class's name, shown as the text it is
+    page.get_by_text("<b onmouseover=alert(3)>q.png:").first.wait_for()
+    assert page.locator("img[src='x']").count() == 0 and page.locator("b[onmouseover]").count() == 0
+    assert dialogs == [] and page.locator("[data-testid='stException']").count() == 0
