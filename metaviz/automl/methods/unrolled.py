@@ -54,6 +54,7 @@ class UnrolledHypergradient(SearchMethod):
         self.log_wd = torch.full((n_layers,), math.log(config.init_wd), dtype=dtype, requires_grad=config.learn_wd)
         learned = [self.log_lr] + ([self.log_wd] if config.learn_wd else [])
         self.optimizer = torch.optim.Adam(learned, lr=config.outer_lr)
+        self.best: tuple[float, torch.Tensor, torch.Tensor] | None = None  # (val loss, log lr, log wd) seen
 
     def cost_per_step(self) -> int:
         return self.config.inner_steps
@@ -74,6 +75,8 @@ class UnrolledHypergradient(SearchMethod):
 
     def outer_step(self, step: int) -> StepReport:
         val, g_lr, g_wd = self.hypergradient()
+        if torch.isfinite(val) and (self.best is None or float(val) < self.best[0]):
+            self.best = (float(val), self.log_lr.detach().clone(), self.log_wd.detach().clone())
         if torch.isfinite(val) and torch.isfinite(g_lr).all() and torch.isfinite(g_wd).all():
             self.optimizer.zero_grad()
             self.log_lr.grad = g_lr
@@ -91,6 +94,11 @@ class UnrolledHypergradient(SearchMethod):
         return {"lr": lrs.detach().numpy().copy(), "weight_decay": wd.detach().numpy().copy()}  # [T, L], [L]
 
     def result(self) -> Result:
+        """The rates with the lowest validation loss seen (the hypergradient is noisy, like any search's trials)."""
+        if self.best is not None:
+            with torch.no_grad():
+                self.log_lr.copy_(self.best[1])
+                self.log_wd.copy_(self.best[2])
         lrs, wd = self.rates()
         params = self.net.train(lrs.detach(), wd.detach())
         val_loss, _ = self.net.score(params, "val")
