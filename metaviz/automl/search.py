@@ -78,10 +78,14 @@ class AutoMLRun:
 
     def __init__(self, config: AutoMLConfig):
         self.config = config
-        self.problem = make_problem(config.task, config.seed)
+        self.problem = self.problem_of(config)
         self.method = automl.get(config.method)(config.method_config, self.problem, config.seed)
         self.step, self.compute = 0, 0
         self.result: Result | None = None
+
+    @staticmethod
+    def problem_of(config: AutoMLConfig):
+        return make_problem(config.task, config.seed)
 
 
 def search(run: AutoMLRun, n_steps: int) -> Iterator[OuterStepEvent | ResultEvent | DoneEvent]:
