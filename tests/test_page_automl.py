@@ -32,3 +32,28 @@ def test_start_runs_the_search_and_its_baseline_to_the_end(method, lang, expecte
     if lang == "zh":
         found = {s for text in shown_texts(at) for s in english_sentences(text)}
         assert not found, sorted(found)
+
+
+def test_the_lesson_opens_the_automl_lab_with_darts():
+    at = open_page("pages/learn/08_automl.py", lang="zh")
+    assert len(at.get("plotly_chart")) == 4
+    at.radio(key="learn-8-order").set_value("second").run()
+    at.button(key="lesson-lab").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="automl-method").value == "darts" and at.checkbox(key="automl-second").value
+
+
+def test_the_shipped_lesson_result_has_the_shape_the_script_makes(monkeypatch):
+    from metaviz.automl import lesson
+
+    shipped = lesson.load()
+    monkeypatch.setattr(lesson, "INNER", (3,))
+    fresh = lesson.compute(outer=2, darts_steps=2)
+    assert set(shipped) == set(fresh) and set(shipped["darts"]) == set(fresh["darts"]) == {"first", "second"}
+    assert set(shipped["hyper"]) == {"10", "20", "40"}
+    for entry in shipped["hyper"].values():
+        # both searches are drawn at equal compute: the same inner steps after each outer step
+        assert entry["curve"][0] == entry["random_curve"][0]
+        assert entry["lr"].shape == (len(entry["curve"][0]), len(entry["layers"]))
+        assert entry["hypergradient_s"] > entry["plain_run_s"] > 0
+    assert set(fresh["hyper"]["3"]) == set(next(iter(shipped["hyper"].values())))
