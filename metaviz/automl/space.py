@@ -126,3 +126,9 @@ class Supernet:
             self.loss(params, weights, "train").backward()
             optimizer.step()
         return {k: v.detach() for k, v in params.items()}
+
+    def retrain_and_score(self, choice: tuple[int, ...], steps: int, lr: float) -> tuple[float, float, float | None]:
+        """Train the cell ``choice`` from scratch; (validation loss, test loss, test accuracy or None)."""
+        params = self.train_discrete(choice, steps, lr)
+        weights = one_hot(choice, next(iter(self.init.values())).dtype)
+        return self.score(params, weights, "val")[0], *self.score(params, weights, "test")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from metaviz.automl.methods.base import Result, SearchMethod, StepReport
-from metaviz.automl.space import OPS, Supernet, derive, describe, edges, one_hot
+from metaviz.automl.space import OPS, Supernet, derive, describe, edges
 from metaviz.config import Config
 
 
@@ -106,9 +106,7 @@ class Darts(SearchMethod):
 
     def result(self) -> Result:
         choice = derive(self.alpha)
-        params = self.net.train_discrete(choice, self.config.retrain_steps, self.config.retrain_lr)
-        weights = one_hot(choice, self.alpha.dtype)
-        val_loss, _ = self.net.score(params, weights, "val")
-        test_loss, test_accuracy = self.net.score(params, weights, "test")
+        val_loss, test_loss, test_accuracy = self.net.retrain_and_score(choice, self.config.retrain_steps,
+                                                                        self.config.retrain_lr)
         return Result({"cell": describe(choice, self.config.nodes), "choice": list(choice)}, val_loss, test_loss,
                       test_accuracy, self.config.retrain_steps)

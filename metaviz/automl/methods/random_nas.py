@@ -55,12 +55,11 @@ class RandomArchitectures(SearchMethod):
         return StepReport(self.config.train_steps, val_loss, accuracy, {"alpha": one_hot(choice).numpy()})
 
     def result(self) -> Result:
+        """The best cell, trained again exactly as in its trial (deterministic: same initialisation and data)."""
         if self.best is None:
             raise RuntimeError("no architecture has been trained yet")
         choice = self.best[1]
-        params = self.net.train_discrete(choice, self.config.train_steps, self.config.train_lr)
-        weights = one_hot(choice, self.dtype)
-        val_loss, _ = self.net.score(params, weights, "val")
-        test_loss, test_accuracy = self.net.score(params, weights, "test")
+        val_loss, test_loss, test_accuracy = self.net.retrain_and_score(choice, self.config.train_steps,
+                                                                        self.config.train_lr)
         return Result({"cell": describe(choice, self.config.nodes), "choice": list(choice)}, val_loss, test_loss,
                       test_accuracy, 0)
