@@ -42,8 +42,8 @@ def method_config(name: str, inner_steps: int, second_order: bool):
 
 
 def status_row(snap) -> None:
-    words = {"idle": "pg_automl.idle", "running": "pg_automl.running", "done": "pg_automl.done",
-             "stopped": "pg_automl.stopped", "error": "pg_automl.error"}
+    words = {"idle": "pg_automl.idle", "queued": "pg_automl.queued", "running": "pg_automl.running",
+             "done": "pg_automl.done", "stopped": "pg_automl.stopped", "error": "pg_automl.error"}
     compute = snap.steps[-1].compute_steps if snap.steps else 0
     st.caption(t(words[snap.status], step=len(snap.steps), compute=compute))
     if snap.status == "error":

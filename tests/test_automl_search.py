@@ -51,3 +51,22 @@ def test_config_round_trips_and_bad_input_is_rejected():
         AutoMLConfig(method="no-such-method")
     with pytest.raises(TypeError, match="DartsConfig"):
         AutoMLConfig(method="darts", method_config=automl.get("unrolled").Config())
+
+
+def test_the_worker_waits_for_a_scheduler_slot_and_runs_the_baseline_at_equal_compute():
+    from metaviz.automl.worker import AutoMLWorker, curve
+    from metaviz.scheduler import Scheduler
+
+    scheduler = Scheduler(1)
+    other = scheduler.request()  # a meta-training run holds the only slot
+    worker = AutoMLWorker(scheduler)
+    worker.start(small_config("unrolled", steps=3))
+    import time
+
+    time.sleep(0.5)
+    assert worker.snapshot().status == "queued" and not worker.snapshot().steps
+    scheduler.release(other)
+    snap = worker.wait(60)
+    assert snap.status == "done" and len(snap.steps) == 3 and snap.result and snap.baseline_result
+    assert curve(snap.steps)[0].tolist() == curve(snap.baseline_steps)[0].tolist() == [4, 8, 12]
+    assert scheduler.running == 0

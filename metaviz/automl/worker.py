@@ -4,6 +4,8 @@ Like :class:`metaviz.worker.Worker` one level up: the thread pulls events from :
 one outer step at a time and checks for Stop between them; it never touches any UI. Beside the chosen method it
 runs the baseline at equal compute (random search for hyperparameters, random cells for an architecture), one
 outer step of the baseline whenever it has spent less compute than the method. A page reads :meth:`snapshot`.
+It trains only while it holds a slot of the process's :mod:`metaviz.scheduler` (status "queued" until then), so
+AutoML searches and meta-training runs share the machine's limit on concurrent jobs.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from metaviz import automl
 from metaviz.automl.methods.base import Result
 from metaviz.automl.search import AutoMLConfig, AutoMLRun, OuterStepEvent, ResultEvent, search
+from metaviz.scheduler import Scheduler, default_scheduler
 
 BASELINE = {"hyperparameters": "random_search", "architecture": "random_nas"}
 
@@ -37,7 +40,7 @@ def baseline_config(config: AutoMLConfig) -> AutoMLConfig:
 
 @dataclass(frozen=True)
 class AutoMLSnapshot:
-    status: str = "idle"   # idle, running, done, stopped, error
+    status: str = "idle"   # idle, queued, running, done, stopped, error
     message: str = ""
     config: AutoMLConfig | None = None
     steps: tuple[OuterStepEvent, ...] = ()
@@ -48,11 +51,13 @@ class AutoMLSnapshot:
 
     @property
     def live(self) -> bool:
-        return self.status == "running"
+        return self.status in ("queued", "running")
 
 
 class AutoMLWorker:
-    def __init__(self):
+    def __init__(self, scheduler: Scheduler | None = None):
+        self._scheduler = scheduler if scheduler is not None else default_scheduler()
+        self._wake = threading.Event()
         self._lock = threading.Lock()
         self._snapshot = AutoMLSnapshot()
         self._stop = threading.Event()
@@ -76,8 +81,9 @@ class AutoMLWorker:
     def stop(self, timeout: float = 10.0) -> None:
         if self._thread is not None and self._thread.is_alive():
             self._stop.set()
+            self._wake.set()
             self._thread.join(timeout)
-            if self.snapshot().status == "running":
+            if self.snapshot().live:
                 self._publish(status="stopped")
 
     def wait(self, timeout: float = 60.0) -> AutoMLSnapshot:
@@ -89,7 +95,13 @@ class AutoMLWorker:
         import torch
 
         torch.set_num_threads(1)
+        ticket = self._scheduler.request(wake=self._wake.set, alive=threading.current_thread().is_alive)
         try:
+            while not self._scheduler.granted(ticket) and not self._stop.is_set():
+                self._publish(status="queued")
+                self._wake.wait(1.0)
+                self._wake.clear()
+            self._publish(status="running")
             runs = {"method": AutoMLRun(config), "baseline": AutoMLRun(baseline_config(config))}
             streams = {k: search(run, run.config.outer_steps) for k, run in runs.items()}
             open_streams = set(streams)
@@ -108,6 +120,8 @@ class AutoMLWorker:
         except Exception as error:  # shown on the page; the traceback for the log
             self._publish(status="error", message=f"{type(error).__name__}: {error}",
                           extra={"traceback": traceback.format_exc()})
+        finally:
+            self._scheduler.release(ticket)
 
 
 def curve(events: tuple[OuterStepEvent, ...]) -> tuple[np.ndarray, np.ndarray]:
