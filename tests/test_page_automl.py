@@ -35,9 +35,9 @@ def test_start_runs_the_search_and_its_baseline_to_the_end(method, lang, expecte
 
 
 def test_the_lesson_opens_the_automl_lab_with_darts():
-    at = open_page("pages/learn/08_automl.py", lang="zh")
+    at = open_page("pages/learn/09_automl.py", lang="zh")
     assert len(at.get("plotly_chart")) == 4
-    at.radio(key="learn-8-order").set_value("second").run()
+    at.radio(key="learn-9-order").set_value("second").run()
     at.button(key="lesson-lab").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="automl-method").value == "darts" and at.checkbox(key="automl-second").value
