@@ -18,6 +18,7 @@ PAGES = {
         st.Page("pages/train.py", title=t("nav.train"), icon=":material/model_training:"),
         st.Page("pages/own_data.py", title=t("nav.own_data"), icon=":material/draw:"),
         st.Page("pages/own_text.py", title=t("nav.own_text"), icon=":material/chat:"),
+        st.Page("pages/automl.py", title=t("nav.automl"), icon=":material/auto_awesome:"),
     ],
     t("nav.inside"): [
         st.Page("pages/adaptation.py", title=t("nav.adaptation"), icon=":material/tune:"),

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from metaviz import learners
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["pages/home.py", "pages/train.py"]
+PAGES = ["pages/home.py", "pages/train.py", "pages/automl.py"]
 
 
 

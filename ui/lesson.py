@@ -35,6 +35,7 @@ LESSONS = (  # page file, navigation title key, icon, url path
     ("pages/learn/06d_task_sources.py", "nav.l6d", ":material/source:", "learn-6d"),
     ("pages/learn/07_your_data.py", "nav.l7", ":material/draw:", "learn-7"),
     ("pages/learn/08_text.py", "nav.l8", ":material/chat:", "learn-8"),
+    ("pages/learn/09_automl.py", "nav.l9", ":material/auto_awesome:", "learn-9"),
 )
 TRAIN_PAGE = "pages/train.py"
 
@@ -52,7 +53,8 @@ def _index(page_file: str) -> int:
 def header(page_file: str, title_key: str, body_key: str) -> None:
     """The lesson's number, title and paragraphs. ``page_file``: the page's ``__file__``."""
     number = LESSONS[_index(page_file)][3].removeprefix("learn-")
-    st.caption(t("lesson.kicker", n=number, total=int(LESSONS[-1][3].removeprefix("learn-"))))
+    total = int(LESSONS[-1][3].removeprefix("learn-").rstrip("abcde"))  # the last lesson's number
+    st.caption(t("lesson.kicker", n=number, total=total))
     st.title(t(title_key))
     st.markdown(t(body_key))
 

@@ -12,6 +12,15 @@ def run(args: argparse.Namespace) -> int:
         from metaviz import speed
 
         return speed.command(args)
+    if args.what == "automl":
+        from metaviz.automl import bench as automl_bench
+
+        rows = automl_bench.bench_automl(args.budget_s, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        print(automl_bench.table(rows))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump([r.to_dict() for r in rows], f, indent=2)
+        return 0
     from metaviz import bench
 
     rows = bench.bench_accuracy(args.budget_s, args.device, args.learners, args.setups,
@@ -24,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bench", help="benchmarks: accuracy of every learner on every setup")
-    parser.add_argument("what", choices=["accuracy", "speed"])
+    parser = subparsers.add_parser("bench", help="benchmarks: accuracy of every learner on every setup, speed, AutoML")
+    parser.add_argument("what", choices=["accuracy", "speed", "automl"])
     parser.add_argument("--quick", action="store_true", help="speed: a small Omniglot-shaped workload, short timings")
     parser.add_argument("--budget-s", type=float, default=600.0,
                         help="total meta-training budget: CPU seconds on the CPU, wall seconds on a GPU")

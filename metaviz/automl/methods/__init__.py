@@ -1,0 +1,1 @@
+"""AutoML methods: one :class:`~metaviz.automl.methods.base.SearchMethod` per module."""

@@ -1,0 +1,105 @@
+"""An AutoML run and its resumable stream of events, like :func:`metaviz.train.train` one level up.
+
+    run = AutoMLRun(AutoMLConfig(task="sinusoid", method="unrolled", outer_steps=30))
+    for event in search(run, 10):   # OuterStepEvent per outer step; DoneEvent
+        ...
+    for event in search(run, 100):  # continues; at the last outer step a ResultEvent, then DoneEvent(finished)
+        ...
+
+Every method's state lives in ``run.method``, so a resumed search continues exactly where it stopped; the
+candidates of random search come from (seed, step), so the stream does not depend on how it was chunked.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from metaviz import automl
+from metaviz.automl.methods.base import Result
+from metaviz.automl.problem import TASKS, make_problem
+from metaviz.config import Config
+from metaviz.events import DoneEvent
+
+
+@dataclass(frozen=True)
+class AutoMLConfig:
+    task: str = "sinusoid"
+    method: str = "unrolled"
+    method_config: Config | None = None   # defaults to the method's own defaults
+    outer_steps: int = 30
+    seed: int = 0
+
+    def __post_init__(self):
+        cls = automl.get(self.method)
+        if self.task not in TASKS:
+            raise ValueError(f"AutoML runs on the tasks {TASKS}, not {self.task!r}")
+        if self.method_config is None:
+            object.__setattr__(self, "method_config", cls.Config())
+        if not isinstance(self.method_config, cls.Config):
+            raise TypeError(f"method_config must be a {cls.Config.__name__}")
+        if self.outer_steps < 1:
+            raise ValueError("outer_steps must be at least 1")
+
+    def to_dict(self) -> dict:
+        return {"task": self.task, "method": self.method, "method_config": self.method_config.to_dict(),
+                "outer_steps": self.outer_steps, "seed": self.seed}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AutoMLConfig:
+        return cls(task=d["task"], method=d["method"],
+                   method_config=automl.get(d["method"]).Config.from_dict(d.get("method_config", {})),
+                   outer_steps=int(d.get("outer_steps", 30)), seed=int(d.get("seed", 0)))
+
+
+@dataclass(frozen=True)
+class OuterStepEvent:
+    step: int                              # outer steps done so far
+    compute_steps: int                     # inner training steps spent so far
+    val_loss: float
+    val_accuracy: float | None
+    hyperparameters: dict[str, np.ndarray]  # lr [T, L] and weight_decay [L]; or alpha [E, len(OPS)]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ResultEvent:
+    step: int
+    compute_steps: int
+    result: Result
+
+
+class AutoMLRun:
+    """The mutable state of one search: the problem, the method, the step and the compute spent."""
+
+    def __init__(self, config: AutoMLConfig):
+        self.config = config
+        self.problem = self.problem_of(config)
+        self.method = automl.get(config.method)(config.method_config, self.problem, config.seed)
+        self.step, self.compute = 0, 0
+        self.result: Result | None = None
+
+    @staticmethod
+    def problem_of(config: AutoMLConfig):
+        return make_problem(config.task, config.seed)
+
+
+def search(run: AutoMLRun, n_steps: int) -> Iterator[OuterStepEvent | ResultEvent | DoneEvent]:
+    """Advance ``run`` by up to ``n_steps`` outer steps, yielding events as they happen."""
+    end = min(run.step + n_steps, run.config.outer_steps)
+    while run.step < end:
+        start = time.perf_counter()
+        report = run.method.outer_step(run.step)
+        run.step += 1
+        run.compute += report.compute
+        yield OuterStepEvent(run.step, run.compute, report.val_loss if math.isfinite(report.val_loss) else math.inf,
+                             report.val_accuracy, report.hyperparameters, time.perf_counter() - start)
+    finished = run.step >= run.config.outer_steps
+    if finished and run.result is None:
+        run.result = run.method.result()
+        yield ResultEvent(run.step, run.compute, run.result)
+    yield DoneEvent(run.step, finished)
