@@ -137,7 +137,8 @@ def test_task_builder_changes_reach_the_preview_and_the_shared_config():
 def test_train_page_runs_every_learner_live(learner):
     at = open_page("pages/train.py")
     if "regression" not in learners.get(learner).kinds:
-        next(s for s in at.selectbox if s.label == "Task family").set_value("blobs")
+        family = "navigation" if "reinforcement" in learners.get(learner).kinds else "blobs"
+        next(s for s in at.selectbox if s.label == "Task family").set_value(family)
         at.run()
     next(s for s in at.selectbox if s.label == "Meta-learner").set_value(learner)
     at.run()
