@@ -142,3 +142,44 @@ def test_beta_sampler_has_the_beta_mean_and_classical_strategies_beat_chance():
         assert regret[:, -1].mean() < below * chance, strategy
     with pytest.raises(ValueError, match="ucb1"):
         classical_regret(means, 10, "greedy")
+
+
+def test_rl2_trial_of_a_batch_equals_each_task_alone_and_is_differentiable():
+    learner = build_learner(RunConfig(task="bandit", learner="rl2", train=SMALL,
+                                      task_config=BanditConfig(horizon=12, n_rollouts=3)))
+    batch = learner.task.sample(3, torch.Generator().manual_seed(4)).episode
+    logp, rollouts = learner.trial(learner.params, batch.query_x, batch.query_y)
+    for i in range(3):
+        alone, single = learner.trial(learner.params, batch.query_x[i:i + 1], batch.query_y[i:i + 1])
+        assert torch.equal(single.actions[0], rollouts.actions[i])
+        assert torch.allclose(alone[0], logp[i], atol=1e-6)
+    grads = torch.autograd.grad(logp.sum(), list(learner.params.values()))
+    assert all(torch.isfinite(g).all() for g in grads) and any(g.abs().sum() > 0 for g in grads)
+    adapted = learner.adapt(learner.params, batch.support_x[0], batch.support_y[0])
+    assert adapted.params.keys() == learner.params.keys() and adapted.losses.numel() == 0
+
+
+def test_rl_runs_go_through_the_cli_store_export_and_import(tmp_path, capsys):
+    import json
+
+    from metaviz.__main__ import main
+    from metaviz.export import import_run
+    from metaviz.store import Store
+
+    home, config = tmp_path / "home", tmp_path / "rl.json"
+    config.write_text(json.dumps({"task": "navigation", "learner": "maml_rl", "seed": 1,
+                                  "task_config": {"horizon": 5, "n_rollouts": 4},
+                                  "train": {"meta_batch": 3, "n_steps": 4, "eval_every": 2, "n_eval_tasks": 3,
+                                            "eval_steps": 1, "hidden": 8}}))
+    assert main(["train", "--config", str(config), "--home", str(home), "--quiet", "--threads", "1"]) == 0
+    store = Store(home)
+    (record,) = store.runs()
+    assert record.status == "done" and record.step == 4 and record.run_config().task == "navigation"
+    history = store.history(record.id)
+    assert list(history.evals["step"]) == [0, 2, 4] and np.isfinite(history.evals["val_loss"]).all()
+    assert "val_accuracy" not in history.evals
+    assert main(["runs", "--home", str(home), "export", record.id, str(tmp_path / "out.zip")]) == 0
+    other = Store(tmp_path / "other")
+    new_id = import_run(other, tmp_path / "out.zip")
+    assert other.get(new_id).run_config() == record.run_config()
+    assert np.allclose(other.history(new_id).evals["val_loss"], history.evals["val_loss"])
