@@ -183,3 +183,19 @@ def test_rl_runs_go_through_the_cli_store_export_and_import(tmp_path, capsys):
     new_id = import_run(other, tmp_path / "out.zip")
     assert other.get(new_id).run_config() == record.run_config()
     assert np.allclose(other.history(new_id).evals["val_loss"], history.evals["val_loss"])
+
+
+def test_a_gymnasium_environment_plugs_in_through_the_loop_adapter():
+    from metaviz.gym_tasks import rollout_seconds
+    from metaviz.tasks.navigation import looped_navigation
+
+    learner = build_learner(RunConfig(task="navigation", learner="maml_rl", train=SMALL,
+                                      task_config=NavigationConfig(horizon=6, n_rollouts=3)))
+    batch = learner.task.sample(2, torch.Generator().manual_seed(3)).episode
+    batched = learner.adapt_batch(learner.params, batch.support_x, batch.support_y, steps=1)
+    learner.task = looped_navigation(learner.task.config)   # the same family, through gymnasium envs
+    looped = learner.adapt_batch(learner.params, batch.support_x, batch.support_y, steps=1)
+    for k in learner.params:
+        assert torch.allclose(batched.params[k], looped.params[k], atol=1e-5), k
+    *_, error = rollout_seconds(Navigation2D(), looped_navigation(), n_tasks=2, n_rollouts=2, horizon=3, repeats=1)
+    assert error < 1e-5

@@ -92,3 +92,20 @@ class NavigationEnv:
         self.t += 1
         distance = float(np.linalg.norm(self.position - self.goal))
         return self.position.copy(), -distance, False, self.t >= self.horizon, {"cost": distance}
+
+
+def looped_navigation(config: NavigationConfig | None = None):
+    """The same task family through the gymnasium loop adapter: the reference its batched version is timed and
+    tested against (not registered: it is built here, not defined in a plugin module)."""
+    from metaviz.gym_tasks import GymnasiumTasks
+
+    class LoopedNavigation(GymnasiumTasks):
+        name = ""  # unregistered
+        in_shape, out_dim = (2,), 2
+        Config = NavigationConfig
+        draw_mdp = Navigation2D.draw_mdp
+
+        def make_env(self, mdp):
+            return NavigationEnv(mdp, self.config.horizon)
+
+    return LoopedNavigation(config)
