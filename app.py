@@ -17,6 +17,7 @@ PAGES = {
         st.Page("pages/tasks.py", title=t("nav.tasks"), icon=":material/dataset:"),
         st.Page("pages/train.py", title=t("nav.train"), icon=":material/model_training:"),
         st.Page("pages/own_data.py", title=t("nav.own_data"), icon=":material/draw:"),
+        st.Page("pages/meta_rl.py", title=t("nav.meta_rl"), icon=":material/smart_toy:"),
     ],
     t("nav.inside"): [
         st.Page("pages/adaptation.py", title=t("nav.adaptation"), icon=":material/tune:"),

@@ -34,7 +34,7 @@ from metaviz.tasks.base import Episode
 
 @dataclass(frozen=True)
 class RL2Config(PolicyGradientConfig):
-    inner_steps: int = param(0, "Inner steps (none: the memory adapts)", min=0, max=0, step=1)
+    inner_steps: int = 0  # no gradient steps: the memory adapts (not a widget; inner_lr is the baseline's)
     hidden: int = param(64, "GRU units", min=4, max=512, step=4)
     episodes: int = param(1, "Episodes per trial (memory kept across)", min=1, max=10, step=1,
                           help="The hidden state is kept across this many episodes of one task.")
