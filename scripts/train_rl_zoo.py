@@ -1,4 +1,4 @@
-"""Meta-train the 2-D navigation checkpoints the meta-RL lesson opens with (metaviz/zoo/).
+"""Meta-train the 2-D navigation checkpoints the meta-RL lesson opens with (metaviz/zoo/rl/).
 
     python scripts/train_rl_zoo.py --budget-s 150
 
@@ -31,7 +31,7 @@ NAMES = {"maml_rl": "maml_rl-navigation", "pretrained_rl": "pretrained_rl-naviga
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--budget-s", type=float, default=150.0, help="CPU seconds of meta-training (both learners)")
-    parser.add_argument("--out", type=Path, default=checkpoint.ZOO_DIR)
+    parser.add_argument("--out", type=Path, default=checkpoint.ZOO_DIR / "rl")
     args = parser.parse_args()
     torch.set_num_threads(1)
     run, start, wall = Run(CONFIG), time.process_time(), time.perf_counter()

@@ -199,3 +199,13 @@ def test_a_gymnasium_environment_plugs_in_through_the_loop_adapter():
         assert torch.allclose(batched.params[k], looped.params[k], atol=1e-5), k
     *_, error = rollout_seconds(Navigation2D(), looped_navigation(), n_tasks=2, n_rollouts=2, horizon=3, repeats=1)
     assert error < 1e-5
+
+
+@pytest.mark.parametrize("name", ["maml_rl-navigation", "pretrained_rl-navigation"])
+def test_the_shipped_rl_checkpoints_load_and_are_kept_apart_from_the_few_shot_zoo(name):
+    from metaviz import checkpoint
+
+    loaded = checkpoint.load(checkpoint.ZOO_DIR / "rl" / f"{name}{checkpoint.SUFFIX}")
+    learner = checkpoint.build(loaded)
+    assert loaded.config.task == "navigation" and loaded.config.learner == name.split("-")[0] and loaded.step > 0
+    assert all(torch.isfinite(p).all() for p in learner.params.values()) and name not in checkpoint.zoo()

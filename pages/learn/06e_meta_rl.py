@@ -13,12 +13,13 @@ from ui.i18n import t, title
 from ui.router import ensure_router
 
 ensure_router()
+# in a folder of their own: checkpoint.zoo() lists the few-shot classifiers that other pages offer
 ZOO = ("maml_rl-navigation", "pretrained_rl-navigation")  # trained by scripts/train_rl_zoo.py
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def compute(task_seed: int, shifted: bool):
-    loaded = [checkpoint.load(checkpoint.zoo()[name]) for name in ZOO]
+    loaded = [checkpoint.load(checkpoint.ZOO_DIR / "rl" / f"{name}{checkpoint.SUFFIX}") for name in ZOO]
     config = loaded[0].config
     if shifted:  # goals outside the square of meta-training: distribution shift
         config = dataclasses.replace(config, task_config=tasks.get("navigation").Config(goal_range=1.0,
