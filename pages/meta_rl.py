@@ -7,9 +7,9 @@ import streamlit as st
 
 from metaviz import learners, tasks
 from metaviz.analysis.rl import bandit_trial, trajectories
-from metaviz.figures.rl import TEXT, bandit_figure, trajectory_figure
+from metaviz.figures.rl import bandit_figure, trajectory_figure
 from metaviz.train import RunConfig, TrainConfig
-from ui import code, controls, forms, run_view, state
+from ui import code, controls, forms, run_view, state, words
 from ui.i18n import current, t, title
 from ui.live import SLOW_REFRESH_SECONDS, live_panel
 from ui.router import ensure_router
@@ -20,10 +20,6 @@ N_BANDITS = 50
 START = RunConfig(task="navigation", learner="maml_rl",
                   train=TrainConfig(meta_batch=20, hidden=64, n_steps=500, eval_every=10, n_eval_tasks=20,
                                     eval_steps=3))
-
-
-def figure_words(kind: str) -> dict[str, str]:
-    return {k: t(f"pg_rl.fig.{kind}.{k}") for k in TEXT[kind]}
 
 
 st.title(t("pg_rl.title"))
@@ -75,13 +71,13 @@ def behaviour(snap) -> None:
         result = run_view.memo("rl-paths", (cfg, ckpt.step, state.task_seed(), current()),
                                lambda: trajectories(cfg, states, state.task_seed(), steps=3))
         names = {n: title(learners.get(n)) for n in result.paths}
-        st.plotly_chart(trajectory_figure(result, figure_words("paths"), names), key="rl-paths")
+        st.plotly_chart(trajectory_figure(result, words.rl_paths(), names), key="rl-paths")
         st.caption(t("pg_rl.paths_caption", step=ckpt.step))
     else:
         result = run_view.memo("rl-bandit", (cfg, ckpt.step, state.task_seed(), current()),
                                lambda: bandit_trial(cfg, ckpt.learner, N_BANDITS, state.task_seed()))
         names = {n: title(learners.get(n)) for n in result.regret if n in learners.available()}
-        st.plotly_chart(bandit_figure(result, N_BANDITS, figure_words("bandit"), names), key="rl-bandit")
+        st.plotly_chart(bandit_figure(result, N_BANDITS, words.rl_bandit(), names), key="rl-bandit")
         st.caption(t("pg_rl.bandit_caption", step=ckpt.step))
 
 

@@ -7,8 +7,8 @@ import streamlit as st
 
 from metaviz import checkpoint, learners, tasks
 from metaviz.analysis.rl import trajectories
-from metaviz.figures.rl import TEXT, trajectory_figure
-from ui import lesson
+from metaviz.figures.rl import trajectory_figure
+from ui import lesson, words
 from ui.i18n import t, title
 from ui.router import ensure_router
 
@@ -34,9 +34,8 @@ task_seed = c1.number_input(t("lesson.task"), 0, 10_000, 0, key="learn-6e-task",
 shifted = c2.toggle(t("l6e.shift"), False, key="learn-6e-shift", help=t("l6e.shift_help"))
 with st.spinner(t("lesson.computing")):
     result, step, config = compute(task_seed, shifted)
-words = {k: t(f"pg_rl.fig.paths.{k}") for k in TEXT["paths"]}
 names = {n: title(learners.get(n)) for n in result.paths}
-st.plotly_chart(trajectory_figure(result, words, names), key="learn-6e-figure")
+st.plotly_chart(trajectory_figure(result, words.rl_paths(), names), key="learn-6e-figure")
 maml, pretrained = result.returns["maml_rl"], result.returns["pretrained_rl"]
 st.caption(t("l6e.caption", steps=step, maml0=maml[0], maml1=maml[1], pre0=pretrained[0], pre1=pretrained[1]))
 lesson.try_this("l6e.try")
