@@ -19,6 +19,7 @@ PAGES = {
         st.Page("pages/own_data.py", title=t("nav.own_data"), icon=":material/draw:"),
         st.Page("pages/own_text.py", title=t("nav.own_text"), icon=":material/chat:"),
         st.Page("pages/automl.py", title=t("nav.automl"), icon=":material/auto_awesome:"),
+        st.Page("pages/meta_rl.py", title=t("nav.meta_rl"), icon=":material/smart_toy:"),
     ],
     t("nav.inside"): [
         st.Page("pages/adaptation.py", title=t("nav.adaptation"), icon=":material/tune:"),

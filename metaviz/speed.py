@@ -513,6 +513,18 @@ def load_average() -> tuple[float, float, float] | None:
         return None
 
 
+def time_env_rollouts() -> list[Timing]:
+    """20 tasks x 20 rollouts x 20 steps of 2-D navigation: the batched torch environment against a loop over
+    gymnasium environments doing the same steps (on the CPU: the loop is Python and numpy either way)."""
+    from metaviz.gym_tasks import rollout_seconds
+    from metaviz.tasks.navigation import Navigation2D, looped_navigation
+
+    batched, loop, error = rollout_seconds(Navigation2D(), looped_navigation())
+    how = f"{loop / batched:.0f}x faster than the gymnasium loop ({loop:.3f} s); rewards agree to {error:.0e}"
+    return [Timing("rollouts, batched torch env", "navigation 20x20x20", batched, 1, 1, how),
+            Timing("rollouts, gymnasium loop", "navigation 20x20x20", loop, 1, 1, "reference")]
+
+
 def run_bench(device: str = "auto", quick: bool = False, workloads: Sequence[str] = WORKLOADS,
               orders: Sequence[str] = ORDERS, progress: Callable[[str], None] = lambda _: None) -> SpeedResult:
     """Every row of ``workloads`` x ``orders`` x (loop, engine) and the analyses' timings on ``device``."""
@@ -531,6 +543,8 @@ def run_bench(device: str = "auto", quick: bool = False, workloads: Sequence[str
         analyses.append(time_landscape(workload(name, quick), dev, (2 if quick else 8) if conv_on_cpu else None))
         progress(f"{analyses[-1].analysis} {name}: {analyses[-1].seconds:.2f} s")
     analyses += time_embedding(dev, 5 if quick else 20)
+    analyses += time_env_rollouts()
+    progress(f"{analyses[-1].analysis}: {analyses[-1].seconds:.3f} s ({analyses[-1].strategy})")
     return SpeedResult(device_label(str(dev)), torch.__version__, datetime.date.today().isoformat(),
                        torch.get_num_threads(), load, quick, tuple(rows), tuple(analyses))
 

@@ -156,8 +156,9 @@ class Run:
         self.config = config
         self.device = resolve_device(config.device)
         self.learner = build_learner(config, device=self.device)
-        self.baseline = (build_learner(config, "pretrained", self.device)
-                         if config.train.baseline and config.learner != "pretrained" else None)
+        baseline = learners.get(config.learner).baseline_learner  # the plain alternative for this kind of task
+        self.baseline = (build_learner(config, baseline, self.device)
+                         if config.train.baseline and config.learner != baseline else None)
         self.optimizer = self.learner.make_optimizer(config.train.meta_lr)
         self.baseline_optimizer = self.baseline.make_optimizer(config.train.meta_lr) if self.baseline else None
         self.step = 0

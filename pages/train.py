@@ -12,7 +12,8 @@ from ui.router import ensure_router
 from ui.worker import session_worker
 
 ensure_router()
-KIND_KEYS = {"regression": "pg_train.regression", "classification": "pg_train.classification"}
+KIND_KEYS = {"regression": "pg_train.regression", "classification": "pg_train.classification",
+             "reinforcement": "pg_train.reinforcement"}
 
 
 def kind(name: str) -> str:

@@ -88,10 +88,12 @@ def make_sentences_file(path, n_classes: int = 10, per_class: int = 6):
 
 
 def task_for(learner: str) -> str:
-    """A small task family each learner can learn: sine waves for regression, blobs, or sentences."""
+    """A small task family each learner can learn: sine waves for regression, blobs, sentences, or 2-D navigation."""
     from metaviz import learners
 
     cls = learners.get(learner)
+    if "reinforcement" in cls.kinds:
+        return "navigation"
     if "features" not in cls.inputs:
         return "intents"
     return "sinusoid" if "regression" in cls.kinds else "blobs"

@@ -75,7 +75,8 @@ def test_the_batched_grid_equals_point_by_point_evaluation(run):
         assert batched.loss[j, i] == pytest.approx(reference_loss(config, lconfig, vector), rel=2e-5)
 
 
-@pytest.mark.parametrize("name", learners.available())
+@pytest.mark.parametrize("name", [n for n in learners.available()
+                                  if learners.get(n).kinds & {"regression", "classification"}])
 def test_every_learner_has_a_landscape(name):
     """The batched grid's centre is the engine's own meta-loss for every learner; learners without an inner
     loop refuse the pre-adaptation loss with a message, and have no inner paths."""

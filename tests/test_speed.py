@@ -68,7 +68,8 @@ def test_quick_bench_reports_every_row_and_column(quick_bench):
         assert grid["points"] == 41 * 41 and 1 <= grid["points_timed"] <= grid["points"] and grid["seconds"] > 0
     assert analyses[("landscape 41x41", "sine")]["points_timed"] == 41 * 41  # the MLP grid is timed whole
     kinds = {a["analysis"] for a in result["analyses"]}
-    assert {"embedding: features + PCA", "embedding: t-SNE"} <= kinds
+    assert {"embedding: features + PCA", "embedding: t-SNE", "rollouts, batched torch env",
+            "rollouts, gymnasium loop"} <= kinds
     assert all(a["seconds"] > 0 for a in result["analyses"])
     assert printed.count("| landscape 41x41 |") == 2 and "| embedding: t-SNE |" in printed
 

@@ -16,7 +16,7 @@ FAMILIES = [n for n in tasks.available() if n != "omniglot"]  # Omniglot has its
 @pytest.mark.parametrize("name", FAMILIES)
 def test_task_contract(name, tmp_path):
     cls = tasks.get(name)
-    assert cls.title and cls.kind in ("regression", "classification")
+    assert cls.title and cls.kind in ("regression", "classification", "reinforcement")
     assert len(cls.__doc__) > 300  # shown in the app: the idea and how tasks are made
     check_config_class(cls.Config)
     task = cls(example_config(name, tmp_path))
@@ -29,6 +29,16 @@ def test_task_contract(name, tmp_path):
         assert torch.equal(x, y)
     assert not torch.equal(a.episode.query_x, c.episode.query_x)
     ep = a.episode
+    if task.kind == "reinforcement":  # an MDP's parameters and the seeds of the rollouts collected on it
+        assert torch.equal(ep.support_x, ep.query_x) and ep.support_x.shape[0] == 4 and ep.support_x.ndim == 2
+        assert ep.support_y.dtype == ep.query_y.dtype == torch.long and ep.support_y.shape == (4,)
+        assert not torch.equal(ep.support_y, ep.query_y)
+        obs, state = task.reset(ep.support_x)
+        assert obs.shape == (4, *task.in_shape)
+        action = torch.zeros(4, dtype=torch.long) if task.discrete else torch.zeros(4, task.out_dim)
+        obs, reward, state = task.step(state, action, torch.rand(4, generator=torch.Generator().manual_seed(0)))
+        assert reward.shape == state["cost"].shape == (4,) and (state["cost"] >= 0).all()
+        return
     assert ep.support_x.shape[2:] == ep.query_x.shape[2:] == task.in_shape
     # features are float32; text families give int64 token ids (0 pads) below their vocabulary size
     assert ep.support_x.dtype == (torch.long if cls.vocab_size else torch.float32) and ep.support_x.shape[0] == 4

@@ -144,3 +144,18 @@ def scores(result: EmbeddingResult, learner: str) -> list[tuple[str, float, str]
             (t("fig_embedding.agree_score"), result.agreement, t("fig_embedding.agree_help")),
             (t("fig_embedding.own_score", learner=learner), result.learner_accuracy, t("fig_embedding.own_help"))]
     return [row for row in rows if row[1] is not None]
+
+
+def rl_paths() -> dict[str, str]:
+    """The words of ``metaviz.figures.rl.trajectory_figure`` (Meta-RL page and lesson 6e)."""
+    return {"title": t("pg_rl.fig.paths.title"), "goal": t("pg_rl.fig.paths.goal"),
+            "before": t("pg_rl.fig.paths.before"), "after": t("pg_rl.fig.paths.after"),
+            "panel": t("pg_rl.fig.paths.panel"), "x": t("pg_rl.fig.paths.x"), "y": t("pg_rl.fig.paths.y")}
+
+
+def rl_bandit() -> dict[str, str]:
+    """The words of ``metaviz.figures.rl.bandit_figure``."""
+    return {"regret": t("pg_rl.fig.bandit.regret"), "pulls": t("pg_rl.fig.bandit.pulls"),
+            "x": t("pg_rl.fig.bandit.x"), "y_regret": t("pg_rl.fig.bandit.y_regret"),
+            "y_arm": t("pg_rl.fig.bandit.y_arm"), "arm": t("pg_rl.fig.bandit.arm"),
+            "ucb1": t("pg_rl.fig.bandit.ucb1"), "thompson": t("pg_rl.fig.bandit.thompson")}

@@ -21,6 +21,16 @@ def run(args: argparse.Namespace) -> int:
             with open(args.json, "w") as f:
                 json.dump([r.to_dict() for r in rows], f, indent=2)
         return 0
+    if args.what == "rl":
+        from metaviz import bench_rl
+
+        rows = bench_rl.bench_rl(args.budget_s, args.device if args.device != "auto" else "cpu",
+                                 progress=lambda line: print(line, file=sys.stderr, flush=True))
+        print(bench_rl.table(rows))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(rows, f, indent=2)
+        return 0
     from metaviz import bench
 
     rows = bench.bench_accuracy(args.budget_s, args.device, args.learners, args.setups,
@@ -33,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bench", help="benchmarks: accuracy of every learner on every setup, speed, AutoML")
-    parser.add_argument("what", choices=["accuracy", "speed", "automl"])
+    parser = subparsers.add_parser("bench", help="benchmarks: accuracy of every learner on every setup, speed, AutoML, meta-RL")
+    parser.add_argument("what", choices=["accuracy", "speed", "automl", "rl"])
     parser.add_argument("--quick", action="store_true", help="speed: a small Omniglot-shaped workload, short timings")
     parser.add_argument("--budget-s", type=float, default=600.0,
                         help="total meta-training budget: CPU seconds on the CPU, wall seconds on a GPU")

@@ -28,9 +28,11 @@ import torch
 from torch import nn
 from torch.func import grad_and_value, vmap
 
+from metaviz import rl
 from metaviz.config import Config, param
 from metaviz.events import Curves
 from metaviz.functional import Params, detach, forward, gradient_descent, init_params
+from metaviz.rl import batched as rl_batched
 from metaviz.tasks.base import Episode, TaskDistribution
 
 STRATEGIES = ("auto", "vmap", "loop")
@@ -89,6 +91,7 @@ class MetaLearner:
     has_inner_loop: ClassVar[bool] = True
     has_embedding: ClassVar[bool] = False
     meta_trains: ClassVar[bool] = True  # False for baselines whose outer step leaves everything as it is
+    baseline_learner: ClassVar[str] = "pretrained"  # trained alongside as the baseline to beat
     max_chunk: int = 0  # tasks per vmapped call in per_task and meta_grad (0: the whole meta-batch)
 
     @classmethod
@@ -137,7 +140,7 @@ class MetaLearner:
         """[loss, accuracy] on the query set (accuracy is NaN for regression): [2]."""
         prediction = self.predict(params, episode.query_x)
         loss = self.task.loss(prediction, episode.query_y)
-        if self.task.kind == "classification":
+        if self.task.has_accuracy:
             accuracy = (prediction.argmax(-1) == episode.query_y).float().mean()
         else:
             accuracy = torch.full_like(loss, float("nan"))
@@ -239,7 +242,7 @@ class MetaLearner:
         """Mean query loss (and accuracy) over the tasks of ``batch`` after 0..``steps`` inner steps."""
         curves = self.per_task(lambda p, e: self.query_curve(p, e, steps), detach(self.params), batch)
         loss, accuracy = curves.mean(0).detach().cpu().numpy()              # [T, 2, S+1] -> [2, S+1]
-        return Curves(loss, None if self.task.kind == "regression" else accuracy)
+        return Curves(loss, accuracy if self.task.has_accuracy else None)
 
     # ---- checkpoints ---------------------------------------------------------------------------
     def state_numpy(self) -> dict[str, np.ndarray]:
@@ -253,3 +256,100 @@ class MetaLearner:
                 if p.numel() == 0:
                     continue
                 p.copy_(torch.as_tensor(state[k], dtype=p.dtype, device=p.device))
+
+
+@dataclass(frozen=True)
+class PolicyGradientConfig(InnerLoopConfig):
+    """Shared by every learner of reinforcement-learning tasks that adapts with policy-gradient steps."""
+
+    inner_lr: float = param(0.1, "Inner learning rate (alpha)", min=1e-5, max=10.0, step=0.01, log=True, live=True,
+                            help="Step size of the policy-gradient steps on the support rollouts. Applies now.")
+    gamma: float = param(0.99, "Discount (gamma)", min=0.0, max=1.0, step=0.01)
+    gae_lambda: float = param(1.0, "GAE lambda", min=0.0, max=1.0, step=0.01,
+                              help="1: Monte-Carlo returns minus the baseline; 0: one-step temporal differences.")
+
+
+class PolicyLearner(MetaLearner):
+    """Base of the learners of reinforcement-learning tasks (``kind == "reinforcement"``).
+
+    The contract is the same as for supervised tasks, read for experience the learner collects
+    (see :mod:`metaviz.rl`): ``adapt(params, mdp, seed)`` collects support rollouts with the current
+    policy and takes policy-gradient steps; ``evaluate`` reports the query cost (minus the return, or a
+    bandit's regret) after 0..S steps; ``meta_grad`` averages each task's meta-gradient and reports the
+    mean query cost as the loss. Everything runs batched over the tasks of a meta-batch, each task seeded
+    by its own seed. A subclass defines :meth:`task_objective`.
+    """
+
+    kinds = frozenset({"reinforcement"})
+    Config = PolicyGradientConfig
+    baseline_learner: ClassVar[str] = "pretrained_rl"
+
+    def __init__(self, config, task, net, device="cpu", strategy="auto"):
+        super().__init__(config, task, net, device, strategy)
+        if not task.discrete:  # a Gaussian policy: a state-independent log standard deviation, meta-learned too
+            self.params[rl.LOG_STD] = torch.full((task.out_dim,), math.log(0.1), device=self.device,
+                                                 requires_grad=True)
+
+    def rollouts(self, params: Params, mdp: torch.Tensor, seeds: torch.Tensor, k: int = 0) -> rl.Rollouts:
+        """The k-th collection of rollouts of per-task ``params`` [T, ...] on ``mdp`` [T, P]."""
+        c = self.task.config
+        return rl.collect(self.task, self.net, params, mdp, seeds + k * rl.ROLLOUT_SEED_STRIDE, c.n_rollouts,
+                          c.horizon)
+
+    def pg_loss(self, params: Params, rollouts: rl.Rollouts, dice: bool = False) -> torch.Tensor:
+        """Per-task surrogate loss [T] of per-task ``params`` on ``rollouts``."""
+        adv = rl.advantages(rollouts, self.config.gamma, self.config.gae_lambda)
+        return rl.surrogate(rl.log_prob(self.task, self.net, params, rollouts), adv, dice)
+
+    def adapt_batch(self, params: Params, mdp: torch.Tensor, seeds: torch.Tensor, steps: int | None = None,
+                    first_order: bool = False, dice: bool = False) -> Adapted:
+        """Inner loop on T tasks at once: per-task params [T, ...] and support costs before each step [T, steps].
+
+        The tasks' surrogates are summed before one ``autograd.grad``: task i's loss depends only on its own
+        copy of the parameters, so the gradient with respect to copy i is task i's gradient alone."""
+        steps = self.config.inner_steps if steps is None else steps
+        current, costs = rl_batched(params, mdp.shape[0]), []
+        for k in range(steps):
+            support = self.rollouts(current, mdp, seeds, k)
+            costs.append(support.cost())
+            loss = self.pg_loss(current, support, dice).sum()
+            grads = torch.autograd.grad(loss, list(current.values()), create_graph=not first_order)
+            current = {name: p - self.config.inner_lr * g for (name, p), g in zip(current.items(), grads)}
+        return Adapted(current, torch.stack(costs, 1) if costs else torch.zeros(mdp.shape[0], 0))
+
+    def adapt(self, params: Params, support_x: torch.Tensor, support_y: torch.Tensor,
+              steps: int | None = None, first_order: bool = False) -> Adapted:
+        """One task: ``support_x`` the MDP [P], ``support_y`` the rollout seed []."""
+        with torch.enable_grad():
+            out = self.adapt_batch(params, support_x[None], support_y.reshape(1), steps, first_order)
+        return Adapted({k: v[0] for k, v in out.params.items()}, out.losses[0])
+
+    def task_objective(self, params: Params, batch: Episode) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-task meta-objective [T] (differentiable in ``params``) and the query cost it reports [T]."""
+        raise NotImplementedError
+
+    def meta_grad(self, batch: Episode) -> tuple[Params, torch.Tensor]:
+        leaves = {k: v.detach().requires_grad_() for k, v in self.params.items()}
+        objective, cost = self.task_objective(leaves, batch)
+        grads = torch.autograd.grad(objective.mean(), list(leaves.values()), allow_unused=True)
+        return ({k: torch.zeros_like(v) if g is None else g for (k, v), g in zip(leaves.items(), grads)},
+                cost.mean().detach())
+
+    def meta_loss(self, batch: Episode) -> torch.Tensor:
+        return self.task_objective(self.params, batch)[0].mean()
+
+    def cost_curves(self, batch: Episode, steps: int) -> torch.Tensor:
+        """Query cost of each task of ``batch`` after 0..``steps`` policy-gradient steps: [T, steps + 1]."""
+        current, out = rl_batched(detach(self.params), batch.n_tasks), []
+        for k in range(steps + 1):
+            out.append(self.rollouts(detach(current), batch.query_x, batch.query_y, k).cost())
+            if k < steps:
+                support = self.rollouts(current, batch.support_x, batch.support_y, k)
+                grads = torch.autograd.grad(self.pg_loss(current, support).sum(), list(current.values()))
+                current = {name: (p - self.config.inner_lr * g).detach().requires_grad_()
+                           for (name, p), g in zip(current.items(), grads)}
+        return torch.stack(out, 1).detach()
+
+    def evaluate(self, batch: Episode, steps: int) -> Curves:
+        """Mean query cost over the tasks of ``batch`` after 0..``steps`` policy-gradient steps."""
+        return Curves(self.cost_curves(batch, steps).mean(0).cpu().numpy(), None)

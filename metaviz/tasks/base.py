@@ -12,6 +12,12 @@ Shapes (T tasks, S support points, Q query points, D input features):
 Classification tasks store integer labels ``[T, S]`` and ``[T, Q]`` instead.
 Text families (``vocab_size > 0``) give token ids instead of features: x [T, S, L] int64, 0 for
 padding (``metaviz.data.tokenizer``); the backbone is then a text encoder.
+
+Reinforcement learning (:class:`EnvTasks`): a task is an environment (an MDP drawn from a
+distribution) and its support set is experience the learner collects itself, so an episode holds
+what defines that experience rather than the experience: the MDP's parameters and the seed of the
+rollouts, ``support_x = query_x = mdp [T, P]``, ``support_y``/``query_y`` rollout seeds ``[T]``.
+Everything that stores, moves, pools or indexes episodes then works unchanged.
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ class TaskBatch(NamedTuple):
 class TaskDistribution(ABC):
     """Base of every task family: subclass it in one file of ``metaviz/tasks/``.
 
-    Subclasses set ``name``, ``kind`` ("regression" or "classification"),
+    Subclasses set ``name``, ``kind`` ("regression", "classification" or "reinforcement"),
     ``Config`` and a docstring (paper, idea, how tasks are made), and implement
     :meth:`sample`.
     """
@@ -95,6 +101,11 @@ class TaskDistribution(ABC):
 
         ``split`` is "train", "val" or "test": families with classes draw each from its own,
         disjoint set of classes; continuous families (sine waves) ignore it."""
+
+    @property
+    def has_accuracy(self) -> bool:
+        """Whether query metrics include an accuracy (classes); otherwise only the loss (a cost)."""
+        return self.kind == "classification"
 
     def loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Mean loss over the points of one task: MSE, or cross-entropy for classes."""
@@ -237,3 +248,46 @@ class PoolTasks(TaskDistribution):
     def sample(self, n_tasks: int, generator: torch.Generator, split: str = "train") -> TaskBatch:
         c = self.config
         return self.pool.episodes(n_tasks, generator, split, c.n_way, c.k_shot, c.n_query)
+
+
+@dataclass(frozen=True)
+class EnvConfig(Config):
+    """Shared by every reinforcement-learning family: how much experience one task gives."""
+
+    horizon: int = param(20, "Steps per episode (horizon)", min=1, max=500, step=1)
+    n_rollouts: int = param(20, "Rollouts per task (support and query each)", min=1, max=200, step=1,
+                            help="Episodes the learner collects on a task before (support) and after (query) "
+                            "adapting.")
+
+
+class EnvTasks(TaskDistribution):
+    """Reinforcement learning: each task is an MDP; support and query sets are rollouts collected on it.
+
+    A subclass draws the MDP parameters (:meth:`draw_mdp`) and implements a *batched* torch environment
+    with gymnasium's vector API over B = tasks x rollouts copies: :meth:`reset` and :meth:`step`, whose
+    ``info["cost"]`` is the per-step cost the meta-learner minimises (distance to a goal, a bandit's regret),
+    so the run's "loss" is a cost like every other kind's. ``in_shape`` is the observation shape; ``out_dim``
+    the policy network's outputs (logits of a discrete action, or the mean of a continuous one).
+    """
+
+    kind = "reinforcement"
+    discrete: ClassVar[bool] = False   # a categorical policy over out_dim actions; else a Gaussian
+    action_limit: ClassVar[float] = 1.0  # continuous actions are clipped to [-limit, limit] by the environment
+
+    @abstractmethod
+    def draw_mdp(self, n_tasks: int, generator: torch.Generator, split: str) -> torch.Tensor:
+        """MDP parameters [T, P] (a goal, arm means)."""
+
+    @abstractmethod
+    def reset(self, mdp: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """Start B episodes of MDPs ``mdp`` [B, P]: observations [B, *in_shape] and a state dict."""
+
+    @abstractmethod
+    def step(self, state: dict, action: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """One step of every episode: observation, reward [B] and the new state (with ``cost`` [B]).
+        ``noise`` [B] uniform in [0, 1) is the environment's randomness (drawn per task from its seed)."""
+
+    def sample(self, n_tasks: int, generator: torch.Generator, split: str = "train") -> TaskBatch:
+        mdp = self.draw_mdp(n_tasks, generator, split)
+        seeds = torch.randint(0, 2**62, (2, n_tasks), generator=generator)
+        return TaskBatch(Episode(mdp, seeds[0], mdp, seeds[1]), {"mdp": mdp})

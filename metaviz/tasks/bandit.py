@@ -1,0 +1,92 @@
+"""Bernoulli multi-armed bandits: learning to explore.
+
+Paper: Duan et al. (2016), *RL^2: Fast Reinforcement Learning via Slow Reinforcement Learning*,
+section 4.1 (multi-armed bandits), compared there with UCB1, Thompson sampling and the Gittins index.
+
+Idea: a task is a K-armed bandit whose arms pay 1 with probabilities drawn uniformly in [0, 1]; an
+episode is n pulls. The best arm is unknown, so a good learner must balance trying arms (exploring)
+against pulling the best one found so far (exploiting). The cost of a pull is its *regret*, the best
+arm's mean minus the pulled arm's mean; a learner's loss is the summed regret over the n pulls.
+
+Update rule (the environment): observation 1 (the arms give no other sign), action a_t in {0..K-1},
+reward r_t ~ Bernoulli(mu_{a_t}), cost_t = max_k mu_k - mu_{a_t}. The classical strategies below
+(UCB1, Thompson sampling) are the yardsticks: UCB1 pulls argmax mean_k + sqrt(2 ln t / n_k); Thompson
+samples mu_k ~ Beta(1 + wins_k, 1 + losses_k) and pulls the largest sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from metaviz.config import param
+from metaviz.tasks.base import EnvConfig, EnvTasks
+
+
+@dataclass(frozen=True)
+class BanditConfig(EnvConfig):
+    n_arms: int = param(5, "Arms (K)", min=2, max=50, step=1)
+    horizon: int = param(100, "Pulls per episode (n)", min=1, max=500, step=1)
+
+
+class BernoulliBandit(EnvTasks):
+    __doc__ = __doc__
+    name = "bandit"
+    title = "Bernoulli bandits (reinforcement learning)"
+    Config = BanditConfig
+    discrete = True
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (1,)
+
+    @property
+    def out_dim(self) -> int:
+        return self.config.n_arms
+
+    def draw_mdp(self, n_tasks: int, generator: torch.Generator, split: str = "train") -> torch.Tensor:
+        return torch.rand(n_tasks, self.config.n_arms, generator=generator)             # arm means [T, K]
+
+    def reset(self, mdp: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        return torch.ones(mdp.shape[0], 1, dtype=mdp.dtype, device=mdp.device), {"means": mdp}
+
+    def step(self, state: dict, action: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        means = state["means"]
+        mean = means.gather(1, action.long().reshape(-1, 1)).squeeze(1)                # [B]
+        reward = (noise < mean).to(means.dtype)
+        obs = torch.ones(means.shape[0], 1, dtype=means.dtype, device=means.device)
+        return obs, reward, {"means": means, "cost": means.amax(1) - mean}
+
+
+def classical_regret(means: torch.Tensor, horizon: int, strategy: str, seed: int = 0) -> torch.Tensor:
+    """Cumulative regret [T, n] of UCB1 or Thompson sampling on bandits with arm means [T, K], batched over tasks."""
+    generator = torch.Generator().manual_seed(seed)
+    n_tasks, n_arms = means.shape
+    wins, pulls = torch.zeros(n_tasks, n_arms, dtype=torch.float64), torch.zeros(n_tasks, n_arms, dtype=torch.float64)
+    rows, regret = torch.arange(n_tasks), []
+    for t in range(horizon):
+        if strategy == "ucb1":
+            if t < n_arms:
+                arm = torch.full((n_tasks,), t)
+            else:
+                arm = (wins / pulls + torch.sqrt(2 * torch.log(torch.tensor(float(t))) / pulls)).argmax(1)
+        elif strategy == "thompson":
+            a, b = 1 + wins, 1 + pulls - wins
+            arm = _beta_sample(a, b, generator).argmax(1)
+        else:
+            raise ValueError(f"unknown bandit strategy {strategy!r}: choose 'ucb1' or 'thompson'")
+        reward = (torch.rand(n_tasks, generator=generator, dtype=torch.float64) < means[rows, arm]).double()
+        wins[rows, arm] += reward
+        pulls[rows, arm] += 1
+        regret.append((means.amax(1) - means[rows, arm]).double())
+    return torch.stack(regret, 1).cumsum(1)
+
+
+def _beta_sample(a: torch.Tensor, b: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Beta(a, b) samples for integer a, b >= 1, from uniforms of ``generator``: the a-th smallest of a + b - 1
+    uniforms is Beta(a, b) distributed."""
+    n = int((a + b - 1).max())
+    u = torch.rand(*a.shape, n, generator=generator, dtype=torch.float64)
+    u = torch.where(torch.arange(n) < (a + b - 1)[..., None], u, torch.inf).sort(-1).values
+    return u.gather(-1, (a.long() - 1)[..., None]).squeeze(-1)
