@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bench", help="benchmarks: accuracy of every learner on every setup, speed, AutoML, meta-RL")
+    parser = subparsers.add_parser("bench", help="benchmarks: accuracy, speed, AutoML, meta-RL")
     parser.add_argument("what", choices=["accuracy", "speed", "automl", "rl"])
     parser.add_argument("--quick", action="store_true", help="speed: a small Omniglot-shaped workload, short timings")
     parser.add_argument("--budget-s", type=float, default=600.0,
