@@ -178,7 +178,7 @@ class Prediction:
 
 
 def _tensor(x: np.ndarray, spec: Preprocessing) -> torch.Tensor:
-    x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    x = torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32))
     return x.reshape(x.shape[0], *spec.input_shape)
 
 
@@ -206,10 +206,14 @@ def default_steps(learner: MetaLearner) -> int:
 
 
 def classify(config, params: Mapping[str, np.ndarray], support_x: np.ndarray, support_y: np.ndarray,
-             query_x: np.ndarray, classes: Sequence[str], steps: int | None = None) -> Prediction:
+             query_x: np.ndarray, classes: Sequence[str], steps: int | None = None,
+             temperature: float = 1.0) -> Prediction:
     """Adapt to the support set (support_x [S, C, H, W], support_y [S] in 0..n-1, n = len(classes)) and
     classify query_x [Q, C, H, W]. ``steps``: inner steps for gradient learners (default: as many as
-    in meta-training; at most :data:`MAX_STEPS`)."""
+    in meta-training; at most :data:`MAX_STEPS`). ``temperature``: the probabilities are
+    softmax(logits / T) (the checkpoint's calibration, :mod:`metaviz.calibration`; no prediction changes)."""
+    if not temperature > 0:
+        raise ValueError(f"the temperature must be positive, not {temperature}")
     spec = preprocessing_for(config)
     n = len(classes)
     learner = learner_for(config, params, n)
@@ -218,7 +222,7 @@ def classify(config, params: Mapping[str, np.ndarray], support_x: np.ndarray, su
     if sy.numel() and (int(sy.min()) < 0 or int(sy.max()) >= n):
         raise ValueError(f"support labels must lie in 0..{n - 1}")
     if not learner.has_inner_loop:
-        probabilities = F.softmax(_query_logits(learner, _adapt(learner, sx, sy, 0), sx, qx), -1).numpy()
+        probabilities = F.softmax(_query_logits(learner, _adapt(learner, sx, sy, 0), sx, qx) / temperature, -1).numpy()
         return Prediction(tuple(classes), probabilities, probabilities.argmax(-1))
     steps = default_steps(learner) if steps is None else int(steps)
     if not 0 <= steps <= MAX_STEPS:
@@ -226,7 +230,7 @@ def classify(config, params: Mapping[str, np.ndarray], support_x: np.ndarray, su
     trajectory, losses = [], []
     for t in range(steps + 1):  # theta_t = t steps from the meta-learned start, each adapt() from scratch
         adapted = _adapt(learner, sx, sy, t)
-        trajectory.append(F.softmax(_query_logits(learner, adapted, sx, qx), -1).numpy())
+        trajectory.append(F.softmax(_query_logits(learner, adapted, sx, qx) / temperature, -1).numpy())
         with torch.no_grad():
             losses.append(float(learner.support_loss(adapted, sx, sy)))
     probs = np.stack(trajectory)
@@ -480,8 +484,9 @@ class FewShotResult:
 
 
 def run(config, params: Mapping[str, np.ndarray], support: SupportSet, queries: QuerySet | None = None,
-        steps: int | None = None) -> FewShotResult:
+        steps: int | None = None, temperature: float = 1.0) -> FewShotResult:
     """Classify ``queries`` (if any), leave-one-out on ``support`` and the familiarity check of both.
+    ``temperature``: the checkpoint's calibration (``Loaded.temperature``), applied to the probabilities.
     ``support`` and ``queries`` must come from ``metaviz.data.uploads`` with :func:`preprocessing_for`
     this config."""
     spec = preprocessing_for(config)
@@ -498,7 +503,7 @@ def run(config, params: Mapping[str, np.ndarray], support: SupportSet, queries: 
     images = x
     if queries is not None and queries.examples:
         q = queries.arrays()
-        prediction = classify(config, params, x, y, q, classes, steps)
+        prediction = classify(config, params, x, y, q, classes, steps, temperature=temperature)
         names += [e.name for e in queries.examples]
         images = np.concatenate([x, q])
     loo = leave_one_out(config, params, x, y, classes, steps)
