@@ -187,9 +187,9 @@ def transductive_cost(learner: MetaLearner, size: int, device: torch.device | st
     return cost
 
 
-def validation_log_probs(config: RunConfig, params: Mapping[str, np.ndarray], n_tasks: int = 40, seed: int = 0,
-                         n_way: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """Log-probabilities [n, N] and labels [n] of the queries of ``n_tasks`` N-way 1-shot tasks drawn
+def validation_logits(config: RunConfig, params: Mapping[str, np.ndarray], n_tasks: int = 40, seed: int = 0,
+                      n_way: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Logits [n, N] and labels [n] of the queries of ``n_tasks`` N-way 1-shot tasks drawn
     from the *meta-validation* split of the model's own task distribution, each query classified as
     :func:`oneshot_cost` does: what :func:`metaviz.calibration.fit_temperature` is fitted on (never on
     the official runs)."""
@@ -200,9 +200,8 @@ def validation_log_probs(config: RunConfig, params: Mapping[str, np.ndarray], n_
     classes = [str(k) for k in range(n_way)]
     logs, labels = [], []
     for i in range(n_tasks):
-        p = fewshot.classify(config, params, batch.support_x[i].numpy(), batch.support_y[i].numpy(),
-                             batch.query_x[i].numpy(), classes).probabilities
-        logs.append(np.log(np.clip(p, 1e-300, None)))
+        logs.append(fewshot.classify(config, params, batch.support_x[i].numpy(), batch.support_y[i].numpy(),
+                                     batch.query_x[i].numpy(), classes).logits)
         labels.append(batch.query_y[i].numpy())
     return np.concatenate(logs), np.concatenate(labels)
 

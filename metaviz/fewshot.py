@@ -168,6 +168,7 @@ class Prediction:
     steps, ``steps`` [T + 1, Q, n] holds the query probabilities after 0, 1, ..., T inner steps (its
     last row equals ``probabilities``) and ``support_loss`` [T + 1] the support loss at each; both are
     None for learners that read the support set in one pass (metric learners, CNP, sequence models).
+    ``logits`` [Q, n]: the class outputs before the temperature (what calibration is fitted on).
     """
 
     classes: tuple[str, ...]
@@ -175,6 +176,7 @@ class Prediction:
     predicted: np.ndarray
     steps: np.ndarray | None = None
     support_loss: np.ndarray | None = None
+    logits: np.ndarray | None = None
 
 
 def _tensor(x: np.ndarray, spec: Preprocessing) -> torch.Tensor:
@@ -222,19 +224,21 @@ def classify(config, params: Mapping[str, np.ndarray], support_x: np.ndarray, su
     if sy.numel() and (int(sy.min()) < 0 or int(sy.max()) >= n):
         raise ValueError(f"support labels must lie in 0..{n - 1}")
     if not learner.has_inner_loop:
-        probabilities = F.softmax(_query_logits(learner, _adapt(learner, sx, sy, 0), sx, qx) / temperature, -1).numpy()
-        return Prediction(tuple(classes), probabilities, probabilities.argmax(-1))
+        logits = _query_logits(learner, _adapt(learner, sx, sy, 0), sx, qx)
+        probabilities = F.softmax(logits / temperature, -1).numpy()
+        return Prediction(tuple(classes), probabilities, probabilities.argmax(-1), logits=logits.numpy())
     steps = default_steps(learner) if steps is None else int(steps)
     if not 0 <= steps <= MAX_STEPS:
         raise ValueError(f"inner steps must be between 0 and {MAX_STEPS}, not {steps}")
     trajectory, losses = [], []
     for t in range(steps + 1):  # theta_t = t steps from the meta-learned start, each adapt() from scratch
         adapted = _adapt(learner, sx, sy, t)
-        trajectory.append(F.softmax(_query_logits(learner, adapted, sx, qx) / temperature, -1).numpy())
+        logits = _query_logits(learner, adapted, sx, qx)
+        trajectory.append(F.softmax(logits / temperature, -1).numpy())
         with torch.no_grad():
             losses.append(float(learner.support_loss(adapted, sx, sy)))
     probs = np.stack(trajectory)
-    return Prediction(tuple(classes), probs[-1], probs[-1].argmax(-1), probs, np.array(losses))
+    return Prediction(tuple(classes), probs[-1], probs[-1].argmax(-1), probs, np.array(losses), logits.numpy())
 
 
 # ---- leave-one-out -----------------------------------------------------------------------------------

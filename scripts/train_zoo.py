@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -23,13 +24,46 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from metaviz import bench, checkpoint  # noqa: E402
+from metaviz import bench, calibration, checkpoint  # noqa: E402
 
+VAL_TASKS = 40      # meta-validation tasks the temperature is fitted on (800 queries)
 TEST_FRACTION = 0.1  # meta-test characters; 15% more are the meta-validation split the temperature is fitted on
 MODELS = {  # zoo name -> (bench learner, setup whose recipe it follows, setups it is scored on)
     "protonet-omniglot": ("protonet", bench.ONESHOT, ["omniglot 5-way 1-shot", bench.ONESHOT]),
     "maml-omniglot": ("maml", "omniglot 5-way 1-shot", ["omniglot 5-way 1-shot"]),
 }
+
+
+def calibrate(path: Path, n_tasks: int = VAL_TASKS) -> dict[str, float]:
+    """Fit the checkpoint's temperature on meta-validation tasks (20-way 1-shot, within one alphabet as
+    the official runs are; never the runs), store it, and score the official runs through the predict
+    path: error %, ECE with and without the temperature. Returns the metrics it stored."""
+
+    import numpy as np
+
+    from metaviz.data import oneshot
+
+    loaded = checkpoint.load(path)
+    val_config = dataclasses.replace(loaded.config, task_config=dataclasses.replace(
+        loaded.config.task_config, within_alphabet=True))
+    logits, labels = bench.validation_logits(val_config, loaded.params, n_tasks)
+    temperature = calibration.fit_temperature(logits, labels)
+    runs = oneshot.load_runs(oneshot.find_runs())
+    answers = np.concatenate([r.answers for r in runs])
+    seen: list[np.ndarray] = []
+    result = oneshot.score(runs, bench.oneshot_cost(loaded.config, loaded.params, temperature, seen))
+    probabilities = np.concatenate(seen)
+    raw = calibration.softmax(np.log(np.clip(probabilities.astype(np.float64), 1e-30, None)), 1 / temperature)
+    metrics = {**json.loads(loaded.metadata.get("metrics", "{}")),
+               "official runs error % (each test image on its own)": result.mean,
+               "official runs ECE": calibration.ece(probabilities, answers),
+               "official runs ECE at T=1": calibration.ece(raw, answers),
+               "meta-validation error %": 100 * float(np.mean(logits.argmax(1) != labels)),
+               "meta-validation ECE": calibration.ece(calibration.softmax(logits, temperature), labels)}
+    checkpoint.save(path, loaded.config, loaded.params, loaded.step, metrics, temperature=temperature)
+    print(f"{path.name}: temperature {temperature:.4g}; " + "; ".join(f"{k} {v:.4g}" for k, v in metrics.items()),
+          flush=True)
+    return metrics
 
 
 def main() -> int:
@@ -42,8 +76,14 @@ def main() -> int:
     parser.add_argument("--test-fraction", type=float, default=TEST_FRACTION,
                         help="characters of the minimal sets held out as meta-test classes")
     parser.add_argument("--out", type=Path, default=checkpoint.ZOO_DIR)
+    parser.add_argument("--calibrate", type=Path, nargs="*", metavar="CHECKPOINT",
+                        help="only fit the temperature of these checkpoints and score them (no training)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.calibrate:
+        for path in args.calibrate:
+            calibrate(path)
+        return 0
     for name in args.only:
         learner, setup, scored_on = MODELS[name]
         wall = time.perf_counter()
@@ -55,6 +95,7 @@ def main() -> int:
         path = checkpoint.save(args.out / f"{name}{checkpoint.SUFFIX}", run.config, run.learner.state_numpy(),
                                run.step, {f"{r.setup} {r.metric}": r.value for r in rows})
         print(bench.table(rows))
+        calibrate(path)
         print(f"{name}: {run.step} meta-iterations, {seconds:.0f} CPU s, {time.perf_counter() - wall:.0f} s wall "
               f"-> {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} "
               f"({path.stat().st_size / 1e6:.2f} MB)", flush=True)
