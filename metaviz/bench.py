@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,22 +143,50 @@ def run_config(name: str, setup: str, seed: int = 0, device: str = "auto") -> Ru
                                        meta_batch=r.meta_batch, meta_lr=r.meta_lr, hidden=r.hidden, baseline=False))
 
 
-def meta_train(config: RunConfig, seconds: float) -> tuple[Run, float]:
-    """Meta-train for ``seconds`` of budget (CPU time on the CPU, wall time on a GPU)."""
+def meta_train(config: RunConfig, seconds: float, wall_s: float | None = None) -> tuple[Run, float]:
+    """Meta-train for ``seconds`` of budget (CPU time on the CPU, wall time on a GPU), and at most
+    ``wall_s`` wall seconds when given (a shared machine can stretch CPU seconds far apart)."""
     run = Run(config)
     clock = time.process_time if run.device.type == "cpu" else time.perf_counter
-    start = clock()
+    start, wall = clock(), time.perf_counter()
     if run.learner.meta_trains:
         for event in train(run, 1_000_000):
             if isinstance(event, DivergedEvent) or clock() - start > seconds:
                 break
+            if wall_s is not None and time.perf_counter() - wall > wall_s:
+                break
     return run, clock() - start
 
 
-def oneshot_cost(learner: MetaLearner, size: int, device: torch.device | str = "cpu"
-                 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A cost function for the official 20-run scorer: adapt a 20-way learner on the 20 training images
-    (labels 0..19) and use minus the query logits (the best-scoring training image wins)."""
+def oneshot_cost(config: RunConfig, params: Mapping[str, np.ndarray], temperature: float = 1.0,
+                 seen: list[np.ndarray] | None = None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A cost function for the official 20-run scorer, computed exactly as ``python -m metaviz predict``
+    computes it (:func:`metaviz.fewshot.classify`): the model adapts to the 20 training images (labels
+    0..19) and each test image is classified *on its own* against them (in a batch with the training
+    images, never with the other test images), so no test image influences another's answer, as the
+    protocol requires. The cost is minus the class probability; ``seen``, when given, collects each
+    run's probabilities [20, 20] (softmax(logits / ``temperature``)), for the calibration error."""
+    from metaviz import fewshot
+    from metaviz.data.oneshot import to_tensor
+
+    size = config.task_config.size
+
+    def cost(train_images: np.ndarray, test_images: np.ndarray) -> np.ndarray:
+        classes = [str(k) for k in range(len(train_images))]
+        p = fewshot.classify(config, params, to_tensor(train_images, size).numpy(), np.arange(len(classes)),
+                             to_tensor(test_images, size).numpy(), classes, temperature=temperature).probabilities
+        if seen is not None:
+            seen.append(p)
+        return -p
+
+    return cost
+
+
+def transductive_cost(learner: MetaLearner, size: int, device: torch.device | str = "cpu"
+                      ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """NOT the protocol's score (a labelled extra): like :func:`oneshot_cost`, but the 20 test images
+    go through the network as one batch, so BatchNorm normalises each with the statistics of the others
+    (transductive: every test image influences every other's answer)."""
     from metaviz.data.oneshot import to_tensor
 
     steps = getattr(learner.config, "inner_steps", 0)
@@ -173,6 +201,25 @@ def oneshot_cost(learner: MetaLearner, size: int, device: torch.device | str = "
             return (-learner.predict({k: v.detach() for k, v in adapted.items()}, qx)).cpu().numpy()
 
     return cost
+
+
+def validation_logits(config: RunConfig, params: Mapping[str, np.ndarray], n_tasks: int = 40, seed: int = 0,
+                      n_way: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Logits [n, N] and labels [n] of the queries of ``n_tasks`` N-way 1-shot tasks drawn
+    from the *meta-validation* split of the model's own task distribution, each query classified as
+    :func:`oneshot_cost` does: what :func:`metaviz.calibration.fit_temperature` is fitted on (never on
+    the official runs)."""
+    from metaviz import fewshot
+
+    task_config = dataclasses.replace(config.task_config, n_way=n_way, k_shot=1)
+    batch = tasks.get(config.task)(task_config).sample(n_tasks, torch.Generator().manual_seed(seed), "val").episode
+    classes = [str(k) for k in range(n_way)]
+    logs, labels = [], []
+    for i in range(n_tasks):
+        logs.append(fewshot.classify(config, params, batch.support_x[i].numpy(), batch.support_y[i].numpy(),
+                                     batch.query_x[i].numpy(), classes).logits)
+        labels.append(batch.query_y[i].numpy())
+    return np.concatenate(logs), np.concatenate(labels)
 
 
 def learner_for(run: Run, task_config) -> MetaLearner:
@@ -206,7 +253,7 @@ def score(name: str, setup: str, run: Run, seconds: float, seed: int = 0) -> lis
         from metaviz.data import oneshot
 
         runs = oneshot.load_runs(oneshot.find_runs())
-        cost = oneshot_cost(learner, task_config.size, run.device)
+        cost = oneshot_cost(run.config, run.learner.state_numpy())
         rows.append(BenchRow(metric="oneshot error %", value=oneshot.score(runs, cost).mean, **row))
     return rows
 

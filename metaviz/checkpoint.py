@@ -51,14 +51,25 @@ class Loaded:
     params: dict[str, np.ndarray]
     metadata: dict[str, str]
 
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature T (probabilities softmax(logits / T), :mod:`metaviz.calibration`),
+        fitted on meta-validation tasks; 1.0 for checkpoints saved without one."""
+        return float(self.metadata.get("temperature", 1.0))
+
 
 def save(path: str | Path, config, params: Mapping[str, np.ndarray], step: int,
-         metrics: Mapping[str, float] | None = None) -> Path:
-    """Write ``params`` and ``config`` (a RunConfig) to ``path``; returns the path."""
+         metrics: Mapping[str, float] | None = None, temperature: float | None = None) -> Path:
+    """Write ``params`` and ``config`` (a RunConfig) to ``path``; returns the path. ``temperature``: the
+    calibration temperature to store (see :attr:`Loaded.temperature`)."""
     path = Path(path)
     metadata = {"format": FORMAT, "metaviz": metaviz.__version__, "config": json.dumps(config.to_dict()),
                 "step": str(int(step)), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "metrics": json.dumps({k: float(v) for k, v in (metrics or {}).items()})}
+    if temperature is not None:
+        if not temperature > 0:
+            raise ValueError(f"the calibration temperature must be positive, not {temperature}")
+        metadata["temperature"] = repr(float(temperature))
     tensors = {k: np.ascontiguousarray(v) for k, v in params.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -146,6 +157,8 @@ def load(source: str | Path | bytes) -> Loaded:
     try:
         config = RunConfig.from_dict(json.loads(metadata["config"]))
         step = int(metadata.get("step", 0))
+        if not 0 < float(metadata.get("temperature", 1.0)) < float("inf"):
+            raise ValueError(f"its calibration temperature {metadata['temperature']!r} is not a positive number")
     except (KeyError, ValueError, TypeError, RecursionError) as error:
         raise CheckpointError(f"the checkpoint's run config is not usable by this version of metaviz "
                               f"({metaviz.__version__}): {error}", "err_checkpoint.config",

@@ -168,6 +168,7 @@ class Prediction:
     steps, ``steps`` [T + 1, Q, n] holds the query probabilities after 0, 1, ..., T inner steps (its
     last row equals ``probabilities``) and ``support_loss`` [T + 1] the support loss at each; both are
     None for learners that read the support set in one pass (metric learners, CNP, sequence models).
+    ``logits`` [Q, n]: the class outputs before the temperature (what calibration is fitted on).
     """
 
     classes: tuple[str, ...]
@@ -175,10 +176,11 @@ class Prediction:
     predicted: np.ndarray
     steps: np.ndarray | None = None
     support_loss: np.ndarray | None = None
+    logits: np.ndarray | None = None
 
 
 def _tensor(x: np.ndarray, spec: Preprocessing) -> torch.Tensor:
-    x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    x = torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32))
     return x.reshape(x.shape[0], *spec.input_shape)
 
 
@@ -206,10 +208,14 @@ def default_steps(learner: MetaLearner) -> int:
 
 
 def classify(config, params: Mapping[str, np.ndarray], support_x: np.ndarray, support_y: np.ndarray,
-             query_x: np.ndarray, classes: Sequence[str], steps: int | None = None) -> Prediction:
+             query_x: np.ndarray, classes: Sequence[str], steps: int | None = None,
+             temperature: float = 1.0) -> Prediction:
     """Adapt to the support set (support_x [S, C, H, W], support_y [S] in 0..n-1, n = len(classes)) and
     classify query_x [Q, C, H, W]. ``steps``: inner steps for gradient learners (default: as many as
-    in meta-training; at most :data:`MAX_STEPS`)."""
+    in meta-training; at most :data:`MAX_STEPS`). ``temperature``: the probabilities are
+    softmax(logits / T) (the checkpoint's calibration, :mod:`metaviz.calibration`; no prediction changes)."""
+    if not temperature > 0:
+        raise ValueError(f"the temperature must be positive, not {temperature}")
     spec = preprocessing_for(config)
     n = len(classes)
     learner = learner_for(config, params, n)
@@ -218,19 +224,21 @@ def classify(config, params: Mapping[str, np.ndarray], support_x: np.ndarray, su
     if sy.numel() and (int(sy.min()) < 0 or int(sy.max()) >= n):
         raise ValueError(f"support labels must lie in 0..{n - 1}")
     if not learner.has_inner_loop:
-        probabilities = F.softmax(_query_logits(learner, _adapt(learner, sx, sy, 0), sx, qx), -1).numpy()
-        return Prediction(tuple(classes), probabilities, probabilities.argmax(-1))
+        logits = _query_logits(learner, _adapt(learner, sx, sy, 0), sx, qx)
+        probabilities = F.softmax(logits / temperature, -1).numpy()
+        return Prediction(tuple(classes), probabilities, probabilities.argmax(-1), logits=logits.numpy())
     steps = default_steps(learner) if steps is None else int(steps)
     if not 0 <= steps <= MAX_STEPS:
         raise ValueError(f"inner steps must be between 0 and {MAX_STEPS}, not {steps}")
     trajectory, losses = [], []
     for t in range(steps + 1):  # theta_t = t steps from the meta-learned start, each adapt() from scratch
         adapted = _adapt(learner, sx, sy, t)
-        trajectory.append(F.softmax(_query_logits(learner, adapted, sx, qx), -1).numpy())
+        logits = _query_logits(learner, adapted, sx, qx)
+        trajectory.append(F.softmax(logits / temperature, -1).numpy())
         with torch.no_grad():
             losses.append(float(learner.support_loss(adapted, sx, sy)))
     probs = np.stack(trajectory)
-    return Prediction(tuple(classes), probs[-1], probs[-1].argmax(-1), probs, np.array(losses))
+    return Prediction(tuple(classes), probs[-1], probs[-1].argmax(-1), probs, np.array(losses), logits.numpy())
 
 
 # ---- leave-one-out -----------------------------------------------------------------------------------
@@ -480,8 +488,9 @@ class FewShotResult:
 
 
 def run(config, params: Mapping[str, np.ndarray], support: SupportSet, queries: QuerySet | None = None,
-        steps: int | None = None) -> FewShotResult:
+        steps: int | None = None, temperature: float = 1.0) -> FewShotResult:
     """Classify ``queries`` (if any), leave-one-out on ``support`` and the familiarity check of both.
+    ``temperature``: the checkpoint's calibration (``Loaded.temperature``), applied to the probabilities.
     ``support`` and ``queries`` must come from ``metaviz.data.uploads`` with :func:`preprocessing_for`
     this config."""
     spec = preprocessing_for(config)
@@ -498,7 +507,7 @@ def run(config, params: Mapping[str, np.ndarray], support: SupportSet, queries: 
     images = x
     if queries is not None and queries.examples:
         q = queries.arrays()
-        prediction = classify(config, params, x, y, q, classes, steps)
+        prediction = classify(config, params, x, y, q, classes, steps, temperature=temperature)
         names += [e.name for e in queries.examples]
         images = np.concatenate([x, q])
     loo = leave_one_out(config, params, x, y, classes, steps)

@@ -207,6 +207,7 @@ class Model:
     label: str
     config: object
     params: dict
+    temperature: float = 1.0  # the checkpoint's calibration (metaviz.calibration); 1 for a session's model
 
 
 ZOO_TITLES = {"protonet-omniglot": "ui_examples.zoo_protonet", "maml-omniglot": "ui_examples.zoo_maml"}  # keys
@@ -244,9 +245,11 @@ def model_picker() -> Model | None:
         except checkpoint.CheckpointError as error:
             st.error(f"{up.name}: {said(error)}")
             return None
-        return Model(f"upload:{hashlib.sha1(data).hexdigest()}", up.name, loaded.config, loaded.params)
+        return Model(f"upload:{hashlib.sha1(data).hexdigest()}", up.name, loaded.config, loaded.params,
+                     loaded.temperature)
     loaded = _zoo(choice)
-    return Model(f"zoo:{choice}:{loaded.step}", labels.get(choice, choice), loaded.config, loaded.params)
+    return Model(f"zoo:{choice}:{loaded.step}:{loaded.temperature}", labels.get(choice, choice), loaded.config,
+                 loaded.params, loaded.temperature)
 
 
 def results(model: Model, spec: Preprocessing, support: SupportSet, queries: QuerySet,
@@ -256,7 +259,7 @@ def results(model: Model, spec: Preprocessing, support: SupportSet, queries: Que
     cached = st.session_state.get("own.result")
     if cached is None or cached[0] != key:
         with st.spinner(t("ui_examples.adapting")):
-            cached = (key, fewshot.run(model.config, model.params, support, queries, steps))
+            cached = (key, fewshot.run(model.config, model.params, support, queries, steps, model.temperature))
         st.session_state["own.result"] = cached
     return cached[1]
 

@@ -7,7 +7,11 @@
 
 ``omniglot-oneshot``: Lake et al.'s 20 runs of 20-way within-alphabet one-shot; a model adapts on
 each run's 20 training drawings (labels 0..19, its own number of inner steps, first order) and
-classifies the 20 test drawings; one line per run, then the mean error.
+classifies each of the 20 test drawings on its own, exactly as ``python -m metaviz predict`` does
+(``metaviz.bench.oneshot_cost``: no test drawing influences another's answer, as the protocol requires);
+one line per run, then the mean error and the expected calibration error (15 bins) of the 400 answers'
+probabilities, with the checkpoint's calibration temperature. ``--transductive`` adds, labelled as such,
+the score when the 20 test drawings are embedded as one batch (BatchNorm then shares their statistics).
 ``meta-test``: held-out tasks of the model's own task distribution (its meta-test split), query
 loss (and accuracy) after 0..S inner steps.
 """
@@ -57,19 +61,23 @@ def oneshot_model(args: argparse.Namespace):
               "task.n_way=20, or use a learner whose output does not depend on N (protonet, matching)",
               file=sys.stderr)
         return 2
-    return learner, size, resolve_device(args.device)
+    return loaded, learner, size, resolve_device(args.device)
 
 
 def oneshot(args: argparse.Namespace) -> int:
-    from metaviz.bench import oneshot_cost
+    import numpy as np
+
+    from metaviz import calibration
+    from metaviz.bench import oneshot_cost, transductive_cost
     from metaviz.data import oneshot as benchmark
 
-    cost = benchmark.mhd_cost
+    cost, model, seen = benchmark.mhd_cost, None, []
     if args.checkpoint or args.run_id:
         model = oneshot_model(args)
         if isinstance(model, int):
             return model
-        cost = oneshot_cost(*model)
+        loaded = model[0]
+        cost = oneshot_cost(loaded.config, loaded.params, loaded.temperature, seen)
     try:
         path = benchmark.find_runs(args.data, download=args.download)
         runs = benchmark.load_runs(path)
@@ -81,6 +89,14 @@ def oneshot(args: argparse.Namespace) -> int:
     for one, error in zip(runs, result.errors):
         print(f"{one.name}: error {error:.2f}%")
     print(f"mean error: {result.mean:.2f}%")
+    if model is not None:
+        answers = np.concatenate([one.answers for one in runs])
+        print(f"calibration error (ECE, {calibration.N_BINS} bins, temperature {loaded.temperature:.4g}): "
+              f"{calibration.ece(np.concatenate(seen), answers):.4f}")
+        if args.transductive:
+            extra = benchmark.score(runs, transductive_cost(*model[1:]))
+            print(f"transductive extra, NOT the protocol's score (each run's 20 test images in one batch): "
+                  f"mean error {extra.mean:.2f}%")
     return 0
 
 
@@ -139,7 +155,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--run", dest="run_id", metavar="RUN_ID", default=None,
                         help="score a stored run's last checkpoint")
     parser.add_argument("--home", metavar="DIR", help="the run store's data folder (with --run)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (the --transductive extra)")
+    parser.add_argument("--transductive", action="store_true",
+                        help="omniglot-oneshot: also print the transductive score (test images embedded together; "
+                             "not the protocol's), labelled as such")
     parser.add_argument("--tasks", type=int, default=100, help="meta-test: held-out tasks to average over")
     parser.add_argument("--inner-steps", type=int, default=None,
                         help="meta-test: draw the curve to this many inner steps (default: the learner's own)")
