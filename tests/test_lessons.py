@@ -102,7 +102,7 @@ def test_open_in_the_lab_sets_up_the_train_page_and_the_url():
 
 def test_lessons_link_to_their_neighbours():
     at = open_lesson("pages/learn/06d_task_sources.py", "en")
-    assert [link.proto.page for link in at.get("page_link")] == ["learn-6c", "learn-7"]  # the url paths
+    assert [link.proto.page for link in at.get("page_link")] == ["learn-6c", "learn-6e"]  # the url paths
 
 
 # ---- computations --------------------------------------------------------------------------------------

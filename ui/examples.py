@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
-from metaviz import checkpoint, fewshot, tasks
+from metaviz import checkpoint, fewshot, tasks, textshot
 from metaviz.data import uploads
 from metaviz.data.uploads import LIMITS, Preprocessing, QuerySet, Rejected, SupportSet
 from ui.i18n import literal, said, t, title
@@ -218,10 +218,17 @@ def _zoo(name: str):
     return checkpoint.load(checkpoint.zoo()[name])
 
 
+@st.cache_resource(show_spinner=False)
+def _image_zoo() -> tuple[str, ...]:
+    """The shipped checkpoints that take images (the text ones belong to the Your Text page)."""
+    text = set(textshot.text_models())
+    return tuple(name for name in checkpoint.zoo() if name not in text)
+
+
 def model_picker() -> Model | None:
     """A shipped checkpoint, this session's run from the Train page, or an uploaded checkpoint."""
     snap = session_worker().snapshot()
-    zoo = sorted(checkpoint.zoo(), key=lambda n: (not n.startswith("protonet"), n))  # ProtoNet first: any N
+    zoo = sorted(_image_zoo(), key=lambda n: (not n.startswith("protonet"), n))  # ProtoNet first: any N
     options = zoo + (["session"] if snap.checkpoint is not None else []) + ["upload"]
     labels = {**{name: t(key) for name, key in ZOO_TITLES.items()}, "upload": t("ui_examples.upload_model")}
     if snap.checkpoint is not None:
