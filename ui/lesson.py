@@ -84,6 +84,8 @@ def self_check(page_file: str, checks: Sequence[Mapping]) -> None:
 
 
 def papers(key: str) -> None:
+    if state.presenting():  # one idea per screen: the papers are for the handout, not the projector
+        return
     st.caption(f"{t('lesson.papers')} {t(key)}")
 
 
@@ -111,7 +113,9 @@ def image(container, pixels, caption: str) -> None:
 
 
 def footer(page_file: str) -> None:
-    """Links to the previous and the next lesson."""
+    """Links to the previous and the next lesson (in presenter mode its bar links the course's steps instead)."""
+    if state.presenting():
+        return
     i = _index(page_file)
     st.divider()
     left, right = st.columns(2)
