@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui import presenter, state
 from ui.i18n import init_from_url, t
 from ui.lesson import pages as lesson_pages
 from ui.router import run_page
@@ -30,10 +31,15 @@ PAGES = {
         st.Page("pages/runs.py", title=t("nav.runs"), icon=":material/inventory_2:"),
         st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/compare_arrows:"),
     ],
-    t("nav.learn"): lesson_pages(),
+    t("nav.learn"): [st.Page("pages/course.py", title=t("nav.course"), icon=":material/co_present:"),
+                     *lesson_pages()],
 }
 
-page = st.navigation(PAGES)
+presenting = state.presenting()
+page = st.navigation(PAGES, position="hidden" if presenting else "sidebar")
 restore_shared_link()
-sidebar()
+if presenting:
+    presenter.bar(page.url_path)
+else:
+    sidebar()
 run_page(page)

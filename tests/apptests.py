@@ -25,6 +25,23 @@ def open_page(page: str, lang: str | None = None, timeout: float = 120) -> AppTe
     return at
 
 
+def open_lesson(page: str, lang: str, budget: dict | None = None, **params) -> AppTest:
+    """A fresh session through ``app.py`` in language ``lang`` (from the URL, with ``params`` there too) showing
+    ``page``, with the session keys ``budget`` set first; no exception and no error."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["lang"] = lang
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    for key, value in (budget or {}).items():
+        at.session_state[key] = value
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
 def wait_for(at: AppTest, predicate, timeout: float = 30.0) -> None:
     """Rerun ``at`` (as the live panel's timer would) until ``predicate(at)`` holds; no exception meanwhile."""
     deadline = time.monotonic() + timeout

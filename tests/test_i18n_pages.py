@@ -20,7 +20,7 @@ APP = str(ROOT / "app.py")
 LAB = ["pages/home.py", "pages/tasks.py", "pages/train.py", "pages/own_data.py", "pages/own_text.py",
        "pages/adaptation.py",
        "pages/landscape.py", "pages/embedding.py", "pages/runs.py", "pages/compare.py", "pages/automl.py",
-       "pages/meta_rl.py"]
+       "pages/meta_rl.py", "pages/course.py"]
 TEXT = ["title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"]
 WIDGETS = ["button", "selectbox", "slider", "select_slider", "radio", "multiselect", "number_input", "text_input",
            "toggle", "checkbox", "metric", "expander", "tabs"]

@@ -9,6 +9,7 @@ papers (:func:`papers`) and links to the previous and next lessons (:func:`foote
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -64,7 +65,31 @@ def try_this(key: str) -> None:
     st.info(f"**{t('lesson.try')}** {t(key)}", icon=":material/lightbulb:")
 
 
+def grade(check: Mapping, choice: int | None) -> bool | None:
+    """Whether option ``choice`` (its index) of a self-check is the right answer; None while unanswered."""
+    return None if choice is None else choice == check["right"]
+
+
+def self_check(page_file: str, checks: Sequence[Mapping]) -> None:
+    """The lesson's self-checks: each a question whose answer the live figure shows, answered here, with the
+    explanation revealed once answered. A check is the lesson's own data (``CHECKS`` in its file): catalogue
+    keys ``question``, ``options`` and ``why``, and ``right``, the index of the right option."""
+    url = LESSONS[_index(page_file)][3]
+    st.subheader(t("lesson.check_title"))
+    for n, check in enumerate(checks, 1):
+        shown = {i: t(key) for i, key in enumerate(check["options"])}  # looked up now (see ui.i18n.labels)
+        choice = st.radio(t(check["question"]), list(shown), index=None, format_func=shown.__getitem__,
+                          key=f"{url}-check-{n}")
+        verdict = grade(check, choice)
+        if verdict is not None:
+            say = st.success if verdict else st.warning
+            say(f"**{t('lesson.check_right' if verdict else 'lesson.check_wrong')}** {t(check['why'])}",
+                icon=":material/check_circle:" if verdict else ":material/help:")
+
+
 def papers(key: str) -> None:
+    if state.presenting():  # one idea per screen: the papers are for the handout, not the projector
+        return
     st.caption(f"{t('lesson.papers')} {t(key)}")
 
 
@@ -92,7 +117,9 @@ def image(container, pixels, caption: str) -> None:
 
 
 def footer(page_file: str) -> None:
-    """Links to the previous and the next lesson."""
+    """Links to the previous and the next lesson (in presenter mode its bar links the course's steps instead)."""
+    if state.presenting():
+        return
     i = _index(page_file)
     st.divider()
     left, right = st.columns(2)

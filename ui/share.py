@@ -31,7 +31,8 @@ from ui import state
 from ui.i18n import said, t
 
 SECTIONS = {"task": "task_config", "learner": "learner_config", "train": "train"}  # URL prefix -> RunConfig field
-CONTROL = ("lock", "hide", "lang")  # query parameters that are not part of the experiment
+KEPT = ("lang", "present", "plan")  # the session's language and presenter mode (ui.presenter)
+CONTROL = ("lock", "hide", *KEPT)  # query parameters that are not part of the experiment
 LOCK, HIDE, READ, ADOPT = "mv.lock", "mv.hide", "mv.url_read", "mv.adopt"
 
 
@@ -134,8 +135,9 @@ def sync(config: RunConfig) -> None:
     for name, keys in (("lock", st.session_state.get(LOCK, ())), ("hide", st.session_state.get(HIDE, ()))):
         if keys:
             params[name] = ",".join(keys)
-    if "lang" in st.query_params:
-        params["lang"] = st.query_params["lang"]
+    for name in KEPT:  # the language and presenter mode stay as they are
+        if name in st.query_params:
+            params[name] = st.query_params[name]
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from metaviz.device import available_devices, device_label, leave_a_core_free
-from ui import i18n, state
+from ui import i18n, presenter, state
 from ui.i18n import t
 
 leave_a_core_free()  # training shares this machine with the web server (and often the browser)
@@ -36,4 +36,5 @@ def sidebar() -> None:
                  color="green" if kind != "cpu" else "blue")
         st.number_input(t("ui_sidebar.seed"), min_value=0, max_value=2**31 - 1, step=1, key=state.SEED,
                         help=t("ui_sidebar.seed_help"))
+        presenter.switch()
         st.caption(t("ui_sidebar.tagline"))

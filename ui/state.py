@@ -45,3 +45,11 @@ def task_seed() -> int:
 
 def next_task_seed() -> None:
     st.session_state[TASK_SEED] = task_seed() + 1
+
+
+PRESENT = "present"  # the query parameter of presenter mode (ui.presenter)
+
+
+def presenting() -> bool:
+    """Whether the page is shown in presenter mode (``?present=1``)."""
+    return st.query_params.get(PRESENT) == "1"

@@ -10,6 +10,8 @@ from ui.i18n import t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l1.check", "options": ("l1.check_a", "l1.check_b", "l1.check_c"),
+           "right": 1, "why": "l1.check_why"},)  # the self-check: its answer is in the figure
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -36,5 +38,6 @@ st.plotly_chart(fig, key="learn-1-figure")
 st.caption(t("l1.caption", steps=n_steps, seconds=trained.seconds, lr=result.inner_lr))
 lesson.try_this("l1.try")
 lesson.lab_link(lesson.lab_config(lesson.sine_config(state.seed())))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l1.papers")
 lesson.footer(__file__)

@@ -15,6 +15,8 @@ from ui.i18n import t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l2.check", "options": ("l2.check_a", "l2.check_b", "l2.check_c"),
+           "right": 2, "why": "l2.check_why"},)  # the self-check: its answer is in the figure
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -50,5 +52,6 @@ lesson.try_this("l2.try")
 task_config = dataclasses.replace(tasks.get(family).Config(), n_way=n_way, k_shot=k_shot)
 lesson.lab_link(lesson.lab_config(RunConfig(task=family, learner="protonet", task_config=task_config,
                                             seed=state.seed())))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l2.papers")
 lesson.footer(__file__)

@@ -13,6 +13,8 @@ from ui.i18n import t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l3.check", "options": ("l3.check_a", "l3.check_b", "l3.check_c"),
+           "right": 0, "why": "l3.check_why"},)  # the self-check: its answer is in the figure
 SPLITS = ("train", "val", "test")
 
 
@@ -52,5 +54,6 @@ st.plotly_chart(lesson.relabel(fig, title=t("l3.figure_title")), key="learn-3-fi
 st.caption(t("l3.caption_omniglot") if config.task == "omniglot" else t("l3.caption_digits"))
 lesson.try_this("l3.try")
 lesson.lab_link(lesson.lab_config(dataclasses.replace(config, seed=state.seed())))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l3.papers")
 lesson.footer(__file__)

@@ -12,6 +12,8 @@ from ui.i18n import labels, t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l4.check", "options": ("l4.check_a", "l4.check_b", "l4.check_c"),
+           "right": 0, "why": "l4.check_why"},)  # the self-check: its answer is in the figure
 THETA = (0.5, -1.0)
 PRESET_KEYS = dict(zip(PRESETS, ("l4.preset_different", "l4.preset_same", "l4.preset_steep")))
 
@@ -67,5 +69,6 @@ with st.expander(t("l4.per_layer")):
         second=t("l4.col_second"), full=t("l4.col_full"))), key="learn-4-parts")
 lesson.try_this("l4.try")
 lesson.lab_link(lesson.lab_config(lesson.sine_config(state.seed())))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l4.papers")
 lesson.footer(__file__)

@@ -14,6 +14,8 @@ from ui.i18n import t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l5a.check", "options": ("l5a.check_a", "l5a.check_b", "l5a.check_c"),
+           "right": 2, "why": "l5a.check_why"},)  # the self-check: its answer is in the figure
 CHOICES = ("maml", "reptile", "anil")
 STEPS = 5  # inner steps drawn: ANIL and MAML were meta-trained for one, Reptile for five
 
@@ -53,5 +55,6 @@ lesson.try_this("l5a.try")
 lab = lesson.sine_config(state.seed())
 lesson.lab_link(lesson.lab_config(dataclasses.replace(lab, learner="reptile",
                                                       learner_config=learners.get("reptile").Config())))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l5a.papers")
 lesson.footer(__file__)

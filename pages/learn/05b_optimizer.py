@@ -13,6 +13,8 @@ from ui.i18n import t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l5b.check", "options": ("l5b.check_a", "l5b.check_b", "l5b.check_c"),
+           "right": 1, "why": "l5b.check_why"},)  # the self-check: its answer is in the figure
 
 
 def metasgd_config(seed: int, n_steps: int, lr_scale: float):
@@ -55,5 +57,6 @@ base = lesson.sine_config(state.seed())
 lesson.lab_link(lesson.lab_config(dataclasses.replace(
     base, learner="learned_optimizer", learner_config=learners.get("learned_optimizer").Config(),
     train=dataclasses.replace(base.train, meta_batch=10))), key="lab-lo", label_key="l5b.open_lo")
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l5b.papers")
 lesson.footer(__file__)

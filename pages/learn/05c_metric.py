@@ -12,6 +12,8 @@ from ui.i18n import labels, t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l5c.check", "options": ("l5c.check_a", "l5c.check_b", "l5c.check_c"),
+           "right": 1, "why": "l5c.check_why"},)  # the self-check: its answer is in the figure
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -48,5 +50,6 @@ lesson.try_this("l5c.try")
 lab = dataclasses.replace(config, task_config=dataclasses.replace(config.task_config, n_way=n_way, k_shot=k_shot),
                           seed=state.seed())
 lesson.lab_link(lesson.lab_config(lab))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l5c.papers")
 lesson.footer(__file__)

@@ -13,6 +13,8 @@ from ui.i18n import t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l5d.check", "options": ("l5d.check_a", "l5d.check_b", "l5d.check_c"),
+           "right": 0, "why": "l5d.check_why"},)  # the self-check: its answer is in the figure
 SHOTS = (1, 2, 3, 5)
 
 
@@ -51,5 +53,6 @@ st.caption(t("l5d.caption", steps=n_steps, seconds=seconds,
              accuracies=", ".join(f"K={s}: {a:.0%}" for s, a in zip(reading.shots, reading.accuracy))))
 lesson.try_this("l5d.try")
 lesson.lab_link(lesson.lab_config(config(state.seed(), n_steps)))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l5d.papers")
 lesson.footer(__file__)

@@ -12,6 +12,8 @@ from ui.i18n import t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l5e.check", "options": ("l5e.check_a", "l5e.check_b", "l5e.check_c"),
+           "right": 2, "why": "l5e.check_why"},)  # the self-check: its answer is in the figure
 SHOTS = (1, 3, 10)
 
 
@@ -54,5 +56,6 @@ st.caption(t("l5e.caption", steps=n_steps, seconds=seconds,
              mse=", ".join(f"K={k}: {m:.2f}" for k, m in zip(reading.shots, reading.mse))))
 lesson.try_this("l5e.try")
 lesson.lab_link(lesson.lab_config(config(state.seed(), n_steps)))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l5e.papers")
 lesson.footer(__file__)

@@ -13,6 +13,8 @@ from ui.i18n import t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l6a.check", "options": ("l6a.check_a", "l6a.check_b", "l6a.check_c"),
+           "right": 1, "why": "l6a.check_why"},)  # the self-check: its answer is in the figure
 EDGES = (0.1, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0)
 
 
@@ -42,5 +44,6 @@ st.caption(t("l6a.caption", steps=steps, inside=float(np.median(maml[inside])), 
 lesson.try_this("l6a.try")
 shifted = dataclasses.replace(lesson.sine_config(state.seed()).task_config, amp_min=5.0, amp_max=10.0)
 lesson.lab_link(lesson.lab_config(dataclasses.replace(lesson.sine_config(state.seed()), test_task_config=shifted)))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l6a.papers")
 lesson.footer(__file__)

@@ -12,6 +12,8 @@ from ui.i18n import t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l6b.check", "options": ("l6b.check_a", "l6b.check_b", "l6b.check_c"),
+           "right": 0, "why": "l6b.check_why"},)  # the self-check: its answer is in the figure
 
 
 def configs(seed: int, distinct: int, n_steps: int):
@@ -41,5 +43,6 @@ st.plotly_chart(fig, key="learn-6b-figure")
 st.caption(t("l6b.caption", few=float(few.gap[-1]), many=float(many.gap[-1]), seconds=seconds))
 lesson.try_this("l6b.try")
 lesson.lab_link(lesson.lab_config(configs(state.seed(), distinct, n_steps)[0]))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l6b.papers")
 lesson.footer(__file__)

@@ -13,6 +13,8 @@ from ui.i18n import labels, t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l6c.check", "options": ("l6c.check_a", "l6c.check_b", "l6c.check_c"),
+           "right": 2, "why": "l6c.check_why"},)  # the self-check: its answer is in the figure
 META_BATCH = 4
 
 
@@ -49,5 +51,6 @@ st.caption(t("l6c.caption", device=device_label(device), batch=META_BATCH, k=inn
              memory=cost.saved_mib[second] / max(cost.saved_mib[first], 1e-9)))
 lesson.try_this("l6c.try")
 lesson.lab_link(lesson.lab_config(cost_config(family, task_config(family), "maml", inner_steps, META_BATCH, "auto")))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l6c.papers")
 lesson.footer(__file__)

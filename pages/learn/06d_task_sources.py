@@ -15,6 +15,8 @@ from ui.i18n import t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l6d.check", "options": ("l6d.check_a", "l6d.check_b", "l6d.check_c"),
+           "right": 0, "why": "l6d.check_why"},)  # the self-check: its answer is in the figure
 
 
 def sources(omniglot: bool):
@@ -46,5 +48,6 @@ lesson.try_this("l6d.try")
 digits = dataclasses.replace(tasks.get("digits").Config(), n_way=min(n_way, 5))
 lesson.lab_link(lesson.lab_config(RunConfig(task="digits", learner="protonet", task_config=digits,
                                             seed=state.seed())))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l6d.papers")
 lesson.footer(__file__)

@@ -16,6 +16,8 @@ from ui.i18n import t
 from ui.router import ensure_router
 
 ensure_router()
+CHECKS = ({"question": "l7.check", "options": ("l7.check_a", "l7.check_b", "l7.check_c"),
+           "right": 1, "why": "l7.check_why"},)  # the self-check: its answer is in the figure
 MODELS = ("protonet-omniglot", "maml-omniglot")
 LETTERS = "ABCDE"
 
@@ -65,5 +67,6 @@ lesson.try_this("l7.try")
 if (lab := zoo_config("protonet-omniglot")) is not None:
     lesson.lab_link(lesson.lab_config(dataclasses.replace(
         lab, task_config=dataclasses.replace(lab.task_config, n_way=5, k_shot=1), seed=state.seed())))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l7.papers")
 lesson.footer(__file__)
