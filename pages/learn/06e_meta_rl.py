@@ -12,6 +12,9 @@ from ui import lesson, words
 from ui.i18n import t, title
 from ui.router import ensure_router
 
+CHECKS = ({"question": "l6e.check", "options": ("l6e.check_a", "l6e.check_b", "l6e.check_c"),
+           "right": 1, "why": "l6e.check_why"},)  # the self-check: its answer is in the figure
+
 ensure_router()
 # in a folder of their own: checkpoint.zoo() lists the few-shot classifiers that other pages offer
 ZOO = ("maml_rl-navigation", "pretrained_rl-navigation")  # trained by scripts/train_rl_zoo.py
@@ -40,5 +43,6 @@ maml, pretrained = result.returns["maml_rl"], result.returns["pretrained_rl"]
 st.caption(t("l6e.caption", steps=step, maml0=maml[0], maml1=maml[1], pre0=pretrained[0], pre1=pretrained[1]))
 lesson.try_this("l6e.try")
 lesson.lab_link(lesson.lab_config(config))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l6e.papers")
 lesson.footer(__file__)

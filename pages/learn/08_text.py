@@ -12,6 +12,9 @@ from ui import lesson
 from ui.i18n import t
 from ui.router import ensure_router
 
+CHECKS = ({"question": "l8.check", "options": ("l8.check_a", "l8.check_b", "l8.check_c"),
+           "right": 1, "why": "l8.check_why"},)  # the self-check: its answer is in the figure
+
 ensure_router()
 
 
@@ -38,5 +41,6 @@ task_config = dataclasses.replace(tasks.get("intents").Config(), k_shot=k_shot)
 lab = RunConfig(task="intents", learner="ngram_protonet", task_config=task_config,
                 train=TrainConfig(meta_batch=4, meta_lr=1e-3, hidden=256, layers=1, baseline=False))
 lesson.lab_link(lesson.lab_config(lab))
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l8.papers")
 lesson.footer(__file__)

@@ -10,6 +10,9 @@ from ui import lesson
 from ui.i18n import labels, t
 from ui.router import ensure_router
 
+CHECKS = ({"question": "l9.check", "options": ("l9.check_a", "l9.check_b", "l9.check_c"),
+           "right": 1, "why": "l9.check_why"},)  # the self-check: its answer is in the figure
+
 ensure_router()
 
 
@@ -52,5 +55,6 @@ if st.button(t("l9.open_lab"), icon=":material/science:", key="lesson-lab", type
     st.session_state["automl-method"] = "darts"
     st.session_state["automl-second"] = order == "second"
     st.switch_page("pages/automl.py")
+lesson.self_check(__file__, CHECKS)
 lesson.papers("l9.papers")
 lesson.footer(__file__)
