@@ -82,14 +82,7 @@ def behaviour(snap) -> None:
 
 
 with live:
-    later = controls.just_started()
-    live_panel(worker, run_view.status_row, drawn=snap)
-    left, right = st.columns([3, 2])
-    with left:
-        live_panel(worker, run_view.loss_chart, drawn=snap, follows=False)
-    with right:
-        live_panel(worker, run_view.eval_charts, drawn=snap, interval=SLOW_REFRESH_SECONDS, follows=False,
-                   later=later)
+    later = run_view.training_panels(worker, snap)
     if st.button(t("pg_rl.new_goal"), key="rl-new-task", icon=":material/casino:"):
         state.next_task_seed()
     live_panel(worker, behaviour, drawn=snap, interval=SLOW_REFRESH_SECONDS, follows=False, later=later)

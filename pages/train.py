@@ -69,17 +69,7 @@ with setup:
 
 
 with live:
-
-    # what changes at every meta-iteration redraws often; what changes at evaluations, slowly (and, right after
-    # Start, from their first refresh on: the first point comes sooner without them)
-    later = controls.just_started()
-    live_panel(worker, run_view.status_row, drawn=snap)
-    left, right = st.columns([3, 2])
-    with left:
-        live_panel(worker, run_view.loss_chart, drawn=snap, follows=False)
-    with right:
-        live_panel(worker, run_view.eval_charts, drawn=snap, interval=SLOW_REFRESH_SECONDS, follows=False,
-                   later=later)
+    later = run_view.training_panels(worker, snap)
     live_panel(worker, run_view.adaptation, drawn=snap, interval=SLOW_REFRESH_SECONDS, follows=False, later=later)
     if snap.config is None:
         run_view.task_preview(config)

@@ -156,3 +156,21 @@ def adaptation(snap: Snapshot) -> None:
     st.caption(t("ui_run.task_caption", seed=state.task_seed(), amplitude=f"{result.task_truth['amplitude']:.2f}",
                  phase=f"{result.task_truth['phase']:.2f}", lr=f"{result.inner_lr:g}", step=ckpt.step))
     st.plotly_chart(figure, key="train-adaptation")
+
+
+def training_panels(worker, snap: Snapshot) -> bool:
+    """The status row, the loss chart and the evaluation charts of the session's run, as the Train and Meta-RL
+    pages show them: what changes at every meta-iteration redraws often, what changes at evaluations slowly
+    (and, right after Start, from their first refresh on: the first point comes sooner without them).
+    Returns whether the run has just started, for the page's own slow panels."""
+    from ui import controls
+    from ui.live import SLOW_REFRESH_SECONDS, live_panel
+
+    later = controls.just_started()
+    live_panel(worker, status_row, drawn=snap)
+    left, right = st.columns([3, 2])
+    with left:
+        live_panel(worker, loss_chart, drawn=snap, follows=False)
+    with right:
+        live_panel(worker, eval_charts, drawn=snap, interval=SLOW_REFRESH_SECONDS, follows=False, later=later)
+    return later
