@@ -46,6 +46,8 @@ def test_every_lesson_opens_with_its_figure_in_every_language(page, lang):
     assert specs and all(spec["data"] for spec in specs), "the lesson opens showing a result"
     assert at.button(key="lesson-lab") is not None  # the way into the lab
     assert at.info and i18n.catalogue(lang)["lesson.try"] in at.info[0].value
+    handouts = [b.proto.label for b in at.get("download_button")]  # the handout (ui.handout); not on a projector
+    assert handouts == ([] if presenting else [i18n.catalogue(lang)["lesson.handout"]])
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from metaviz.train import RunConfig, TrainConfig
-from ui import share, state
+from ui import handout, share, state
 from ui.i18n import current, t
 
 LESSONS = (  # page file, navigation title key, icon, url path
@@ -40,6 +40,7 @@ LESSONS = (  # page file, navigation title key, icon, url path
     ("pages/learn/09_automl.py", "nav.l9", ":material/auto_awesome:", "learn-9"),
 )
 TRAIN_PAGE = "pages/train.py"
+HANDOUT = "mv.handout"  # what the lesson on screen has shown so far, for its handout (ui.handout)
 
 
 def pages() -> list[st.Page]:
@@ -59,9 +60,33 @@ def header(page_file: str, title_key: str, body_key: str) -> None:
     st.caption(t("lesson.kicker", n=number, total=total))
     st.title(t(title_key))
     st.markdown(t(body_key))
+    st.session_state[HANDOUT] = _handout(t(title_key))
+    _keep("parts", ("", t(body_key)))
+
+
+def _handout(title: str) -> dict:
+    """The arguments of ``ui.handout.page`` for the lesson on screen, filled in as it draws."""
+    return dict(lang=current(), title=title, parts=[], checks=[], answers_title=t("lesson.answers"))
+
+
+def _keep(kind: str, value) -> None:
+    st.session_state.setdefault(HANDOUT, _handout(""))[kind].append(value)
+
+
+def chart(fig: go.Figure, key: str, where=st, **options) -> None:
+    """The lesson's figure, drawn in ``where`` (a column or the page) and kept for the handout."""
+    where.plotly_chart(fig, key=key, **options)
+    _keep("parts", fig)
+
+
+def markdown(text: str) -> None:
+    """A paragraph of the lesson's text after its header's, drawn and kept for the handout."""
+    st.markdown(text)
+    _keep("parts", ("", text))
 
 
 def try_this(key: str) -> None:
+    _keep("parts", (t("lesson.try"), t(key)))
     st.info(f"**{t('lesson.try')}** {t(key)}", icon=":material/lightbulb:")
 
 
@@ -78,6 +103,7 @@ def self_check(page_file: str, checks: Sequence[Mapping]) -> None:
     st.subheader(t("lesson.check_title"))
     for n, check in enumerate(checks, 1):
         shown = {i: t(key) for i, key in enumerate(check["options"])}  # looked up now (see ui.i18n.labels)
+        _keep("checks", (t(check["question"]), list(shown.values()), shown[check["right"]], t(check["why"])))
         choice = st.radio(t(check["question"]), list(shown), index=None, format_func=shown.__getitem__,
                           key=f"{url}-check-{n}")
         verdict = grade(check, choice)
@@ -88,6 +114,7 @@ def self_check(page_file: str, checks: Sequence[Mapping]) -> None:
 
 
 def papers(key: str) -> None:
+    _keep("parts", (t("lesson.papers"), t(key)))
     if state.presenting():  # one idea per screen: the papers are for the handout, not the projector
         return
     st.caption(f"{t('lesson.papers')} {t(key)}")
@@ -121,6 +148,11 @@ def footer(page_file: str) -> None:
     if state.presenting():
         return
     i = _index(page_file)
+    kept = dict(st.session_state.get(HANDOUT, {}))  # this run's, taken now: the download runs in another thread
+    if kept:
+        st.download_button(t("lesson.handout"), lambda: handout.page(**kept), file_name=f"{LESSONS[i][3]}.html",
+                           mime="text/html", icon=":material/print:", key="lesson-handout",
+                           help=t("lesson.handout_help"), on_click="ignore")
     st.divider()
     left, right = st.columns(2)
     if i > 0:

@@ -34,7 +34,7 @@ names = {"scratch": t("l1.scratch"), "pretrained": t("l1.pretrained"), "maml": "
 for annotation, name in zip(fig.layout.annotations, result.predictions):  # the panels' titles
     mse = result.grid_mse[name]
     annotation.text = t("l1.panel", name=names[name], before=mse[0], after1=mse[1], after10=mse[-1])
-st.plotly_chart(fig, key="learn-1-figure")
+lesson.chart(fig, key="learn-1-figure")
 st.caption(t("l1.caption", steps=n_steps, seconds=trained.seconds, lr=result.inner_lr))
 lesson.try_this("l1.try")
 lesson.lab_link(lesson.lab_config(lesson.sine_config(state.seed())))

@@ -40,7 +40,7 @@ with st.spinner(t("lesson.computing")):
 st.subheader(t("l2.sines"))
 fig = preview_figure(sines, text=words.task_preview())
 fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, x=0, xanchor="left"))
-st.plotly_chart(fig, key="learn-2-figure")
+lesson.chart(fig, key="learn-2-figure")
 st.caption(t("l2.sines_caption", k=k_shot))
 st.subheader(t("l2.chars_omniglot") if family == "omniglot" else t("l2.chars_digits"))
 left, right, _ = st.columns(3, gap="medium")

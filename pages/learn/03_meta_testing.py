@@ -50,7 +50,7 @@ names = {"train": t("l3.train"), "val": t("l3.val"), "test": t("l3.test")}
 for column, s in zip(st.columns(3), SPLITS):
     column.metric(names[s], f"{scores[s]:.0%}", help=t("l3.metric_help", n=n_way, k=k_shot))
 fig = split_figure(split, columns=40 if config.task == "omniglot" else 10, text=words.task_split())
-st.plotly_chart(lesson.relabel(fig, title=t("l3.figure_title")), key="learn-3-figure")  # the lesson's own title
+lesson.chart(lesson.relabel(fig, title=t("l3.figure_title")), key="learn-3-figure")  # the lesson's own title
 st.caption(t("l3.caption_omniglot") if config.task == "omniglot" else t("l3.caption_digits"))
 lesson.try_this("l3.try")
 lesson.lab_link(lesson.lab_config(dataclasses.replace(config, seed=state.seed())))

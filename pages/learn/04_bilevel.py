@@ -36,14 +36,14 @@ def vec(v) -> str:
 
 lesson.header(__file__, "l4.title", "l4.body")
 st.latex(t("l4.formula"))
-st.markdown(t("l4.body2"))
+lesson.markdown(t("l4.body2"))
 c1, c2, c3 = st.columns(3)
 preset = c1.selectbox(t("l4.preset"), list(PRESETS), format_func=labels(PRESET_KEYS).__getitem__, key="learn-4-preset")
 inner_lr = c2.slider(t("l4.inner_lr"), 0.05, 0.45, 0.2, 0.05, key="learn-4-lr")
 inner_steps = c3.slider(t("l4.inner_steps"), 1, 5, 1, key="learn-4-steps")
 surface, update = toy(preset, round(inner_lr, 2), inner_steps)
 fig = lesson.relabel(toy_figure(surface, update, text=words.toy()), title=t("l4.figure_title"))
-st.plotly_chart(fig, key="learn-4-figure")
+lesson.chart(fig, key="learn-4-figure")
 rows = [t("l4.task", i=1), t("l4.task", i=2), t("l4.mean")]
 first = [*update.per_task["fomaml"], update.gradient["fomaml"]]
 second = [*update.second_order_per_task, update.second_order]
@@ -64,7 +64,7 @@ m4.metric(t("l4.cosine"), f"{parts.cosine:.3f}", help=t("l4.cosine_help"))
 st.markdown(t("l4.network_caption", steps=lesson.SINE_DEFAULT, lr=parts.inner_lr, ms2=1000 * parts.seconds_full,
               ms1=1000 * parts.seconds_first))
 with st.expander(t("l4.per_layer")):
-    st.plotly_chart(gradient_parts_figure(parts, text=dict(
+    lesson.chart(gradient_parts_figure(parts, text=dict(
         title=t("l4.parts_title"), x=t("l4.parts_x"), y=t("l4.parts_y"), first=t("l4.col_first"),
         second=t("l4.col_second"), full=t("l4.col_full"))), key="learn-4-parts")
 lesson.try_this("l4.try")

@@ -49,7 +49,7 @@ with st.spinner(t("lesson.computing")):
     result = curves(state.seed(), n_steps, names, task_seed)
     seconds = sum(trained(state.seed(), n_steps, n)[1] for n in names)
 fig = adaptation_figure(result, uirevision="learn-5a", text=words.fit(), names=words.learner_names())
-st.plotly_chart(fig, key="learn-5a-figure")
+lesson.chart(fig, key="learn-5a-figure")
 st.caption(t("l5a.caption", steps=n_steps, seconds=seconds, lr=result.inner_lr, k=STEPS))
 lesson.try_this("l5a.try")
 lab = lesson.sine_config(state.seed())

@@ -42,7 +42,7 @@ lr_scale = c2.select_slider(t("l5b.lr_scale"), (0.03, 0.1, 0.3, 1.0), value=0.1,
                             help=t("l5b.lr_scale_help"))
 with st.spinner(t("lesson.computing")):
     sizes, loss, seconds = compute(state.seed(), n_steps, lr_scale)
-st.plotly_chart(step_sizes_figure(sizes, text=dict(title=t("l5b.figure_title"), x=t("l4.parts_x"),
+lesson.chart(step_sizes_figure(sizes, text=dict(title=t("l5b.figure_title"), x=t("l4.parts_x"),
                                                    y=t("l5b.figure_y"), init=t("l5b.init"))),
                 key="learn-5b-figure")
 m1, m2, m3 = st.columns(3)

@@ -43,7 +43,7 @@ with st.spinner(t("lesson.computing")):
     config, result = frames(family, state.seed(), n_way, k_shot, task_seed)
 frame = result.frames[-1 if when == "after" else 0]
 fig = embedding_figure(frame, result.x_range, result.y_range, text=words.embedding())
-st.plotly_chart(lesson.relabel(fig, x=t("l5c.pc1"), y=t("l5c.pc2")), key="learn-5c-figure")  # the lesson's axes
+lesson.chart(lesson.relabel(fig, x=t("l5c.pc1"), y=t("l5c.pc2")), key="learn-5c-figure")  # the lesson's axes
 st.caption(t("l5c.caption", acc=frame.accuracy, plane=frame.plane_accuracy, chance=1 / n_way,
              step=result.frames[-1].step))
 lesson.try_this("l5c.try")

@@ -48,7 +48,7 @@ with st.spinner(t("lesson.computing_long")):
     reading, seconds = compute(state.seed(), n_steps, task_seed)
 fig = reading_figure(reading, SHOTS.index(k), text=dict(
     title=t("l5d.figure_title"), support=t("l5d.read_points"), unread=t("l5d.unread_points"), query=t("fig.query")))
-st.plotly_chart(fig, key="learn-5d-figure")
+lesson.chart(fig, key="learn-5d-figure")
 st.caption(t("l5d.caption", steps=n_steps, seconds=seconds,
              accuracies=", ".join(f"K={s}: {a:.0%}" for s, a in zip(reading.shots, reading.accuracy))))
 lesson.try_this("l5d.try")

@@ -47,10 +47,10 @@ task_seed = c2.number_input(t("lesson.task"), 0, 10_000, 0, key="learn-5e-task",
 with st.spinner(t("lesson.computing_long")):
     reading, vectors, seconds = compute(state.seed(), n_steps, task_seed)
 left, right = st.columns(2)
-left.plotly_chart(curve_reading_figure(reading, text=dict(
+lesson.chart(where=left, fig=curve_reading_figure(reading, text=dict(
     title=t("l5e.curve_title"), truth=t("fig.truth"), mean=t("l5e.mean"), band=t("l5e.band"),
     support=t("l5e.support"))), key="learn-5e-figure")
-right.plotly_chart(task_vectors_figure(vectors, text=dict(
+lesson.chart(where=right, fig=task_vectors_figure(vectors, text=dict(
     title=t("l5e.vectors_title"), x=t("l5e.pc1"), y=t("l5e.pc2"), colour=t("l5e.amplitude"))), key="learn-5e-vectors")
 st.caption(t("l5e.caption", steps=n_steps, seconds=seconds,
              mse=", ".join(f"K={k}: {m:.2f}" for k, m in zip(reading.shots, reading.mse))))

@@ -33,7 +33,7 @@ n_steps = c2.select_slider(t("lesson.steps"), lesson.SINE_STEPS[1:], value=lesso
 with st.spinner(t("lesson.computing")):
     curves = compute(state.seed(), n_steps, steps)
 names = {"maml": "MAML", "pretrained": t("l1.pretrained")}
-st.plotly_chart(shift_figure(curves, names, text=dict(title=t("l6a.figure_title"), x=t("l6a.x"), y=t("l6a.y"),
+lesson.chart(shift_figure(curves, names, text=dict(title=t("l6a.figure_title"), x=t("l6a.x"), y=t("l6a.y"),
                                                       train=t("l6a.train_range"), zero=t("l6a.zero"))),
                 key="learn-6a-figure")
 inside = (curves.edges[:-1] >= 1.0) & (curves.edges[1:] <= curves.train_range[1])

@@ -39,7 +39,7 @@ with st.spinner(t("lesson.computing_long")):
 labels = (t("l6b.few", n=distinct), t("l6b.many"))
 own = dict(title=t("l6b.figure_title"), x=t("l6b.x"), y_loss=t("l6b.y"))  # the lesson's title and axes
 fig = overfitting_figure(dict(zip(labels, (few, many))), uirevision="learn-6b", text=words.overfit() | own)
-st.plotly_chart(fig, key="learn-6b-figure")
+lesson.chart(fig, key="learn-6b-figure")
 st.caption(t("l6b.caption", few=float(few.gap[-1]), many=float(many.gap[-1]), seconds=seconds))
 lesson.try_this("l6b.try")
 lesson.lab_link(lesson.lab_config(configs(state.seed(), distinct, n_steps)[0]))

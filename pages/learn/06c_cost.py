@@ -42,7 +42,7 @@ device = str(resolve_device(state.device()))
 with st.spinner(t("l6c.measuring", device=device_label(device))):
     cost = measure(family, inner_steps, device, st.session_state.get("learn-6c-attempt", 0))
 names = {"maml": t("l6c.maml"), "fomaml": t("l6c.fomaml"), "reptile": "Reptile", "protonet": "ProtoNet"}
-st.plotly_chart(cost_figure(cost, names, text=dict(title=t("l6c.figure_title"), seconds=t("l6c.seconds"),
+lesson.chart(cost_figure(cost, names, text=dict(title=t("l6c.figure_title"), seconds=t("l6c.seconds"),
                                                    memory=t("l6c.memory"), cuda=t("l6c.cuda"))),
                 key="learn-6c-figure")
 second, first = cost.methods.index("maml"), cost.methods.index("fomaml")

@@ -41,7 +41,7 @@ n_way = st.slider(t("l2.n_way"), 2, 20, 5, key="learn-6d-n")
 with st.spinner(t("lesson.computing")):
     counts = class_counts(omniglot_available())
 rows = [(t(key), counts[key], log10_class_sets(counts[key], n_way)) for key, _, _ in sources(omniglot_available())]
-st.plotly_chart(class_sets_figure(rows, n_way, text=dict(title=t("l6d.figure_title"), x=t("l6d.x"),
+lesson.chart(class_sets_figure(rows, n_way, text=dict(title=t("l6d.figure_title"), x=t("l6d.x"),
                                                          classes=t("l6d.classes"))), key="learn-6d-figure")
 st.caption(t("l6d.caption"))
 lesson.try_this("l6d.try")

@@ -38,7 +38,7 @@ shifted = c2.toggle(t("l6e.shift"), False, key="learn-6e-shift", help=t("l6e.shi
 with st.spinner(t("lesson.computing")):
     result, step, config = compute(task_seed, shifted)
 names = {n: title(learners.get(n)) for n in result.paths}
-st.plotly_chart(trajectory_figure(result, words.rl_paths(), names), key="learn-6e-figure")
+lesson.chart(trajectory_figure(result, words.rl_paths(), names), key="learn-6e-figure")
 maml, pretrained = result.returns["maml_rl"], result.returns["pretrained_rl"]
 st.caption(t("l6e.caption", steps=step, maml0=maml[0], maml1=maml[1], pre0=pretrained[0], pre1=pretrained[1]))
 lesson.try_this("l6e.try")

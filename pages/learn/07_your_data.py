@@ -59,7 +59,7 @@ else:
     lesson.image(queries, image_grid(task.query_x[0], task.query_y[0], n_classes), t("l7.queries"))
     truth = task.query_y[0]
     rows = [t("l7.query", i=i + 1, label=LETTERS[int(y)]) for i, y in enumerate(truth)]
-    right.plotly_chart(probability_figure(prediction.classes, prediction.probabilities, rows,
+    lesson.chart(where=right, fig=probability_figure(prediction.classes, prediction.probabilities, rows,
                                           text=dict(title=t("l7.figure_title"))), key="learn-7-figure")
     right.caption(t("l7.caption", right=int((prediction.predicted == truth).sum()), total=len(truth),
                     chance=1 / n_classes))

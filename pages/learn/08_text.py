@@ -31,7 +31,7 @@ task_seed = c3.number_input(t("lesson.task"), 0, 10_000, 0, key="learn-8-task", 
 with st.spinner(t("lesson.computing")):
     result = comparison(k_shot, n_tasks, task_seed)
 names = {"tfidf": t("l8.tfidf"), "ngram_protonet": t("l8.ngram")}
-st.plotly_chart(accuracy_bars(result.accuracy, names, t("l8.chart_title"), t("l8.accuracy"), 1 / result.n_way),
+lesson.chart(accuracy_bars(result.accuracy, names, t("l8.chart_title"), t("l8.accuracy"), 1 / result.n_way),
                 key="learn-8-figure")
 st.caption(t("l8.caption", n=n_tasks, tfidf=float(result.accuracy["tfidf"].mean()),
              ngram=float(result.accuracy["ngram_protonet"].mean()), chance=1 / result.n_way))

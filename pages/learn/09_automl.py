@@ -27,12 +27,12 @@ inner = st.select_slider(t("l9.inner"), INNER, value=INNER[-1], key="learn-9-inn
 hyper = data["hyper"][str(inner)]
 layers = [f"{t('pg_automl.layer')} {i + 1}" for i in range(len(hyper["layers"]))]
 left, right = st.columns(2)
-left.plotly_chart(hyperparameter_figure(np.arange(1, len(hyper["lr"]) + 1), hyper["lr"], None, layers, dict(
+lesson.chart(where=left, fig=hyperparameter_figure(np.arange(1, len(hyper["lr"]) + 1), hyper["lr"], None, layers, dict(
     title=t("l9.lr_title", t=inner), lr=t("pg_automl.lr"), wd=t("pg_automl.wd"), x=t("pg_automl.outer")),
     uirevision="learn-9-lr"), key="learn-9-lr")
 curves = {t("pg_automl.method.unrolled"): tuple(map(np.asarray, hyper["curve"])),
           t("pg_automl.method.random_search"): tuple(map(np.asarray, hyper["random_curve"]))}
-right.plotly_chart(search_figure(curves, dict(title=t("pg_automl.search_title"), x=t("pg_automl.compute"),
+lesson.chart(where=right, fig=search_figure(curves, dict(title=t("pg_automl.search_title"), x=t("pg_automl.compute"),
                                               y=t("pg_automl.val_loss")), uirevision="learn-9-search"),
                    key="learn-9-search")
 st.caption(t("l9.cost", t=inner, hyper=1000 * hyper["hypergradient_s"], plain=1000 * hyper["plain_run_s"],
@@ -42,10 +42,10 @@ order = st.radio(t("l9.order"), ("first", "second"), horizontal=True, key="learn
 darts = data["darts"][order]
 step, alpha = darts["alpha"][-1]
 a, b = st.columns([3, 2])
-a.plotly_chart(alpha_figure(np.asarray(alpha), darts["nodes"], dict(
+lesson.chart(where=a, fig=alpha_figure(np.asarray(alpha), darts["nodes"], dict(
     title=t("pg_automl.alpha_title", step=step), x=t("pg_automl.edge"), y=t("pg_automl.weight")),
     uirevision="learn-9-alpha"), key="learn-9-alpha")
-b.plotly_chart(cell_figure(darts["choice"], darts["nodes"], dict(title=t("pg_automl.cell_title"),
+lesson.chart(where=b, fig=cell_figure(darts["choice"], darts["nodes"], dict(title=t("pg_automl.cell_title"),
                                                                  input=t("pg_automl.input"))), key="learn-9-cell")
 st.caption(t("l9.darts_caption", first=data["darts"]["first"]["test_loss"],
              second=data["darts"]["second"]["test_loss"]))
