@@ -35,6 +35,7 @@ LESSONS = (  # page file, navigation title key, icon, url path
     ("pages/learn/06c_cost.py", "nav.l6c", ":material/timer:", "learn-6c"),
     ("pages/learn/06d_task_sources.py", "nav.l6d", ":material/source:", "learn-6d"),
     ("pages/learn/06e_meta_rl.py", "nav.l6e", ":material/smart_toy:", "learn-6e"),
+    ("pages/learn/06f_theory.py", "nav.l6f", ":material/functions:", "learn-6f"),
     ("pages/learn/07_your_data.py", "nav.l7", ":material/draw:", "learn-7"),
     ("pages/learn/08_text.py", "nav.l8", ":material/chat:", "learn-8"),
     ("pages/learn/09_automl.py", "nav.l9", ":material/auto_awesome:", "learn-9"),
