@@ -32,15 +32,15 @@ def lesson(title: str, show: str, ask: str, minutes: tuple[int, int]) -> Step:
 
 
 STEPS = (
-    Step(HOME, "nav.home", "course.home_show", "course.home_ask", (5, 3)),
+    Step(HOME, "nav.home", "course.home_show", "course.home_ask", (4, 3)),
     lesson("nav.l1", "course.l1_show", "course.l1_ask", (6, 6)),
     lesson("nav.l2", "course.l2_show", "course.l2_ask", (5, 3)),
-    lesson("nav.l3", "course.l3_show", "course.l3_ask", (5, 0)),
-    lesson("nav.l4", "course.l4_show", "course.l4_ask", (6, 6)),
-    lesson("nav.l5a", "course.l5a_show", "course.l5a_ask", (6, 5)),
+    lesson("nav.l3", "course.l3_show", "course.l3_ask", (4, 0)),
+    lesson("nav.l4", "course.l4_show", "course.l4_ask", (6, 5)),
+    lesson("nav.l5a", "course.l5a_show", "course.l5a_ask", (6, 4)),
     lesson("nav.l5b", "course.l5b_show", "course.l5b_ask", (4, 0)),
     lesson("nav.l5c", "course.l5c_show", "course.l5c_ask", (6, 5)),
-    lesson("nav.l5d", "course.l5d_show", "course.l5d_ask", (4, 0)),
+    lesson("nav.l5d", "course.l5d_show", "course.l5d_ask", (3, 0)),
     lesson("nav.l5e", "course.l5e_show", "course.l5e_ask", (3, 0)),
     lesson("nav.l6a", "course.l6a_show", "course.l6a_ask", (5, 4)),
     lesson("nav.l6b", "course.l6b_show", "course.l6b_ask", (5, 4)),
@@ -49,9 +49,10 @@ STEPS = (
     lesson("nav.l6e", "course.l6e_show", "course.l6e_ask", (4, 0)),
     lesson("nav.l6f", "course.l6f_show", "course.l6f_ask", (4, 0)),
     Step("pages/train.py", "nav.train", "course.train_show", "course.train_ask", (5, 5)),
-    lesson("nav.l7", "course.l7_show", "course.l7_ask", (6, 4)),
+    lesson("nav.l7", "course.l7_show", "course.l7_ask", (6, 3)),
     lesson("nav.l8", "course.l8_show", "course.l8_ask", (3, 0)),
     lesson("nav.l9", "course.l9_show", "course.l9_ask", (3, 0)),
+    lesson("nav.l10", "course.l10_show", "course.l10_ask", (3, 3)),
 )
 
 

@@ -39,6 +39,7 @@ LESSONS = (  # page file, navigation title key, icon, url path
     ("pages/learn/07_your_data.py", "nav.l7", ":material/draw:", "learn-7"),
     ("pages/learn/08_text.py", "nav.l8", ":material/chat:", "learn-8"),
     ("pages/learn/09_automl.py", "nav.l9", ":material/auto_awesome:", "learn-9"),
+    ("pages/learn/10_applications.py", "nav.l10", ":material/public:", "learn-10"),
 )
 TRAIN_PAGE = "pages/train.py"
 HANDOUT = "mv.handout"  # what the lesson on screen has shown so far, for its handout (ui.handout)
