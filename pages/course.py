@@ -6,17 +6,16 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from ui import course, presenter
+from ui import course, handout, presenter
 from ui.i18n import labels, t
 from ui.router import ensure_router
 
 ensure_router()
-PLAN_KEYS = {"90": "course.plan_90", "45": "course.plan_45"}
 
 st.title(t("course.title"))
 st.markdown(t("course.body"))
 length = st.radio(t("course.plan"), course.PLANS, index=course.PLANS.index(presenter.plan_length()),
-                  format_func=labels(PLAN_KEYS).__getitem__, horizontal=True, key="course-plan")
+                  format_func=labels(course.PLAN_KEYS).__getitem__, horizontal=True, key="course-plan")
 steps = course.plan(length)
 first = steps[0][0]
 st.page_link(first.page, label=t("course.present"), icon=":material/co_present:",
@@ -25,6 +24,10 @@ base = (st.context.url or "").split("?")[0]
 share_params = {k: v for k, v in presenter.link_params(length).items() if k != presenter.FLAG}
 st.caption(t("course.share"))
 st.code(f"{base}?{urlencode(share_params, safe=',*')}", language=None, wrap_lines=True)
+kept = course.handout(length)  # this run's words, taken now: the download runs in another thread
+st.download_button(t("course.handout"), lambda: handout.page(**kept), file_name=f"course-{length}.html",
+                   mime="text/html", icon=":material/print:", key="course-handout", help=t("course.handout_help"),
+                   on_click="ignore")
 
 start = 0
 for n, (step, minutes) in enumerate(steps, 1):

@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 import pytest
 from apptests import open_lesson
 
-from ui import handout, i18n
-from ui.lesson import HANDOUT
+from ui import course, handout, i18n, lesson
+from ui.lesson import HANDOUT, LESSONS
 
 VOID = {"meta", "br", "img", "hr", "input", "link", "col", "area", "base", "source", "wbr", "path", "rect"}
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -112,3 +112,36 @@ def test_a_lesson_hands_out_its_text_figure_and_check_in_the_session_language(la
     assert names and all(name in out for name in names)  # the figure's own traces, in its JSON
     question = words["l2.check"]
     assert handout.inline(question) in out
+
+
+@pytest.mark.parametrize("length", course.PLANS)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_course_handout_has_every_step_lesson_text_and_check_in_order(lang, length, monkeypatch):
+    monkeypatch.setattr(i18n, "current", lambda: lang)  # the session's language, without a session
+    monkeypatch.setattr(course, "current", lambda: lang)
+    words = i18n.catalogue(lang)
+    out = handout.page(**course.handout(length))
+    tags = parse(out)
+    text = "".join(tags.text)
+    assert "<figure>" not in out and f'lang="{lang}"' in out
+    steps = course.plan(length)
+    places = [text.index(words[step.ask].split("*")[0][:20]) for step, _ in steps]
+    assert places == sorted(places)  # every step, in the plan's order
+    lessons = [step.page for step, _ in steps if step.page in {path for path, *_ in LESSONS}]
+    for page in lessons:
+        prefix = next(key for path, key, *_ in LESSONS if path == page).removeprefix("nav.")
+        assert words[f"{prefix}.try"].split("*")[0][:20] in text
+    checks = [check for page in lessons for check in lesson.checks_of(page)]
+    assert out.count('<div class="answers">') == 1 and len(checks) > len(lessons) // 2
+    tail = Tags()
+    tail.feed(out[out.index('<div class="answers">'):])
+    answers = "".join(tail.text)
+    assert answers.startswith(words["lesson.answers"])
+    assert all(words[check["why"]].split("*")[0][:20] in answers for check in checks)
+    assert sum(f"{n}. " in text for n in range(1, len(checks) + 1)) == len(checks)
+
+
+def test_the_course_page_offers_its_handout():
+    at = open_lesson("pages/course.py", "zh")
+    (button,) = at.get("download_button")
+    assert button.proto.label == i18n.catalogue("zh")["course.handout"]

@@ -3,7 +3,6 @@ the right option and wrong for every other, and answered on the page with the ex
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [path for path, *_ in lesson.LESSONS]
 
 
-def checks_of(page: str) -> tuple[dict, ...]:
-    """The literal ``CHECKS = (...)`` of a lesson's file."""
-    tree = ast.parse((ROOT / page).read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "CHECKS" for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise AssertionError(f"{page} has no CHECKS")
-
-
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).stem)
 def test_every_lesson_has_its_self_check_in_every_language(page):
-    checks = checks_of(page)
+    checks = lesson.checks_of(page)
     assert 1 <= len(checks) <= 2
     assert "lesson.self_check(__file__, CHECKS)" in (ROOT / page).read_text(encoding="utf-8")
     english = i18n.catalogue("en")
@@ -45,7 +35,7 @@ def test_every_lesson_has_its_self_check_in_every_language(page):
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).stem)
 def test_the_right_answer_is_graded_right_and_every_other_wrong(page):
-    for check in checks_of(page):
+    for check in lesson.checks_of(page):
         assert lesson.grade(check, None) is None
         assert lesson.grade(check, check["right"]) is True
         wrong = [i for i in range(len(check["options"])) if i != check["right"]]
@@ -55,7 +45,7 @@ def test_the_right_answer_is_graded_right_and_every_other_wrong(page):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_self_check_is_answered_on_the_page_and_explains_itself(lang):
     page = "pages/learn/02_tasks.py"
-    (check,) = checks_of(page)
+    (check,) = lesson.checks_of(page)
     words = i18n.catalogue(lang)
     at = open_page(page, lang=lang)
     radio = at.radio(key="learn-2-check-1")

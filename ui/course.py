@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ui.lesson import LESSONS
+from ui.i18n import current, t
+from ui.lesson import LESSONS, check_parts, checks_of
 
 PLANS = ("90", "45")  # the classes, by length in minutes
+PLAN_KEYS = {"90": "course.plan_90", "45": "course.plan_45"}  # their names (catalogue keys)
 HOME = "pages/home.py"
 
 
@@ -79,3 +81,22 @@ def neighbours(length: str, url: str) -> tuple[Step | None, Step | None, int]:
         return None, steps[0], 0
     i = urls.index(url)
     return (steps[i - 1] if i else None), (steps[i + 1] if i + 1 < len(steps) else None), i + 1
+
+
+def handout(length: str) -> dict:
+    """The arguments of ``ui.handout.page`` for the whole ``length``-minute class in the session's language: each
+    step with its minutes, what to show and what to ask; for a lesson also its text and its try-this; all the
+    lessons' self-checks, with the answers at the end. No figures: each lesson's own handout has them as drawn."""
+    parts, checks, start = [("", t("course.handout_intro", minutes=length))], [], 0
+    lessons = {path for path, *_ in LESSONS}
+    for n, (step, minutes) in enumerate(plan(length), 1):
+        heading = t("course.step", n=n, title=t(step.title), start=start, end=start + minutes).replace("**", "")
+        text = f"**{t('course.show')}** {t(step.show)}\n\n**{t('course.ask')}** {t(step.ask)}"
+        if step.page in lessons:
+            prefix = step.title.removeprefix("nav.")
+            text += f"\n\n{t(prefix + '.body')}\n\n**{t('lesson.try')}** {t(prefix + '.try')}"
+            checks += [check_parts(check) for check in checks_of(step.page)]
+        parts.append((heading, text))
+        start += minutes
+    return dict(lang=current(), title=f"{t('course.title')} · {t(PLAN_KEYS[length])}", parts=parts,
+                checks=checks, answers_title=t("lesson.answers"))

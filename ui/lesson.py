@@ -8,6 +8,7 @@ papers (:func:`papers`) and links to the previous and next lessons (:func:`foote
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -42,6 +43,7 @@ LESSONS = (  # page file, navigation title key, icon, url path
     ("pages/learn/10_applications.py", "nav.l10", ":material/public:", "learn-10"),
 )
 TRAIN_PAGE = "pages/train.py"
+ROOT = Path(__file__).resolve().parents[1]  # the app's folder: LESSONS' paths are relative to it
 HANDOUT = "mv.handout"  # what the lesson on screen has shown so far, for its handout (ui.handout)
 
 
@@ -92,6 +94,22 @@ def try_this(key: str) -> None:
     st.info(f"**{t('lesson.try')}** {t(key)}", icon=":material/lightbulb:")
 
 
+def checks_of(page_file: str) -> tuple[dict, ...]:
+    """The self-checks of a lesson: the literal ``CHECKS = (...)`` in its file, read as data (``ast.literal_eval``
+    runs nothing), for the pages that list other lessons' checks (the course handout)."""
+    tree = ast.parse((ROOT / page_file).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "CHECKS" for target in node.targets):
+            return ast.literal_eval(node.value)
+    raise ValueError(f"{page_file} has no CHECKS")
+
+
+def check_parts(check: Mapping) -> tuple[str, list[str], str, str]:
+    """A self-check in the session's words, as the handout takes it: question, options, the right one, why."""
+    options = [t(key) for key in check["options"]]
+    return t(check["question"]), options, options[check["right"]], t(check["why"])
+
+
 def grade(check: Mapping, choice: int | None) -> bool | None:
     """Whether option ``choice`` (its index) of a self-check is the right answer; None while unanswered."""
     return None if choice is None else choice == check["right"]
@@ -105,7 +123,7 @@ def self_check(page_file: str, checks: Sequence[Mapping]) -> None:
     st.subheader(t("lesson.check_title"))
     for n, check in enumerate(checks, 1):
         shown = {i: t(key) for i, key in enumerate(check["options"])}  # looked up now (see ui.i18n.labels)
-        _keep("checks", (t(check["question"]), list(shown.values()), shown[check["right"]], t(check["why"])))
+        _keep("checks", check_parts(check))
         choice = st.radio(t(check["question"]), list(shown), index=None, format_func=shown.__getitem__,
                           key=f"{url}-check-{n}")
         verdict = grade(check, choice)
