@@ -81,7 +81,7 @@ def page(lang: str, title: str, parts: Sequence[Part], checks: Sequence[Check], 
     for n, (question, options, right, why) in enumerate(checks, 1):
         body.append(f"<h3>{n}. {inline(question)}</h3><ol type='a'>"
                     + "".join(f"<li>{inline(o)}</li>" for o in options) + "</ol>")
-        answers.append(f"<p><strong>{n}.</strong> {inline(right)} {inline(why)}</p>")
+        answers.append(f"<p><strong>{n}.</strong> {inline(right)} — {inline(why)}</p>")
     if answers:
         body.append(f'<div class="answers"><h2>{html.escape(answers_title)}</h2>{"".join(answers)}</div>')
     return document(lang, title, "".join(body))
