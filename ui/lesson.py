@@ -83,10 +83,13 @@ def chart(fig: go.Figure, key: str, where=st, **options) -> None:
     _keep("parts", fig)
 
 
-def markdown(text: str) -> None:
-    """A paragraph of the lesson's text after its header's, drawn and kept for the handout."""
+def markdown(text: str, heading: str = "") -> None:
+    """A paragraph of the lesson's text after its header's (under ``heading`` if given), drawn and kept for the
+    handout."""
+    if heading:
+        st.subheader(heading)
     st.markdown(text)
-    _keep("parts", ("", text))
+    _keep("parts", (heading, text))
 
 
 def try_this(key: str) -> None:

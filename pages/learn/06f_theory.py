@@ -45,8 +45,7 @@ small, trained_lr = INNER_LRS.index(0.001), INNER_LRS.index(lesson.sine_config(0
 st.caption(t("l6f.gap_caption", small=result.share[one, small], lr=INNER_LRS[trained_lr],
              at=result.share[one, trained_lr], five=result.share[INNER_STEPS.index(5), trained_lr]))
 
-st.subheader(t("l6f.reptile_title"))
-lesson.markdown(t("l6f.reptile_body"))
+lesson.markdown(t("l6f.reptile_body"), heading=t("l6f.reptile_title"))
 with st.spinner(t("lesson.computing")):
     aligned = alignment(state.seed())
 names = {"scratch": t("l1.scratch"), "pretrained": t("l1.pretrained"), "maml": t("l6f.meta_trained")}
@@ -58,8 +57,7 @@ across = dict(zip(aligned.names, aligned.across.mean(1)))
 st.caption(t("l6f.align_caption", n=aligned.within.shape[1], within0=within["scratch"], within1=within["maml"],
              withinp=within["pretrained"], across0=across["scratch"], across1=across["maml"]))
 
-st.subheader(t("l6f.open_title"))
-lesson.markdown(t("l6f.open_body"))
+lesson.markdown(t("l6f.open_body"), heading=t("l6f.open_title"))
 lesson.try_this("l6f.try")
 lesson.lab_link(lesson.lab_config(lesson.sine_config(state.seed())))
 lesson.self_check(__file__, CHECKS)
