@@ -43,6 +43,23 @@ class Result:
     test_accuracy: float | None
     retrain_steps: int  # inner steps spent training the final choice (not in the search's compute)
 
+    def to_dict(self) -> dict:
+        """Plain JSON (the run store's ``result``, exports); a non-finite loss becomes None."""
+        def finite(x):
+            return None if x is None or not math.isfinite(x) else float(x)
+
+        return {"hyperparameters": self.hyperparameters, "val_loss": finite(self.val_loss),
+                "test_loss": finite(self.test_loss), "test_accuracy": finite(self.test_accuracy),
+                "retrain_steps": int(self.retrain_steps)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Result:
+        def number(x):
+            return math.inf if x is None else float(x)
+
+        return cls(dict(d["hyperparameters"]), number(d["val_loss"]), number(d["test_loss"]),
+                   None if d.get("test_accuracy") is None else float(d["test_accuracy"]), int(d["retrain_steps"]))
+
 
 class SearchMethod(ABC):
     """Base of every AutoML method: subclass it in one file of ``metaviz/automl/methods/``.
