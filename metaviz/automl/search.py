@@ -28,6 +28,8 @@ from metaviz.automl.problem import TASKS, make_problem
 from metaviz.config import Config
 from metaviz.events import DoneEvent
 
+MAX_OUTER_STEPS = 100_000
+
 
 @dataclass(frozen=True)
 class AutoMLConfig:
@@ -45,8 +47,12 @@ class AutoMLConfig:
             object.__setattr__(self, "method_config", cls.Config())
         if not isinstance(self.method_config, cls.Config):
             raise TypeError(f"method_config must be a {cls.Config.__name__}")
-        if self.outer_steps < 1:
-            raise ValueError("outer_steps must be at least 1")
+        if isinstance(self.outer_steps, bool) or not isinstance(self.outer_steps, int) or not (
+                1 <= self.outer_steps <= MAX_OUTER_STEPS):
+            raise ValueError(f"AutoMLConfig.outer_steps={self.outer_steps!r}: must be a whole number in "
+                             f"1..{MAX_OUTER_STEPS}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**31:
+            raise ValueError(f"AutoMLConfig.seed={self.seed!r}: must be a whole number in 0..2^31-1")
 
     def to_dict(self) -> dict:
         return {"task": self.task, "method": self.method, "method_config": self.method_config.to_dict(),
@@ -54,9 +60,19 @@ class AutoMLConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> AutoMLConfig:
-        return cls(task=d["task"], method=d["method"],
-                   method_config=automl.get(d["method"]).Config.from_dict(d.get("method_config", {})),
-                   outer_steps=int(d.get("outer_steps", 30)), seed=int(d.get("seed", 0)))
+        """From plain JSON (a file, an export): unknown keys and wrong types are a ValueError naming the field."""
+        if not isinstance(d, dict):
+            raise ValueError(f"AutoMLConfig: expected an object of fields, got {type(d).__name__}")
+        known = {"task", "method", "method_config", "outer_steps", "seed"}
+        if set(d) - known:
+            raise ValueError(f"AutoMLConfig: unknown fields {sorted(map(str, set(d) - known))}; known: {sorted(known)}")
+        for name in ("task", "method"):
+            if not isinstance(d.get(name, ""), str):
+                raise ValueError(f"AutoMLConfig.{name}: must be text")
+        method = d.get("method", "unrolled")
+        return cls(task=d.get("task", "sinusoid"), method=method,
+                   method_config=automl.get(method).Config.from_dict(d.get("method_config", {})),
+                   outer_steps=d.get("outer_steps", 30), seed=d.get("seed", 0))
 
 
 @dataclass(frozen=True)
