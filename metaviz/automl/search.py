@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metaviz import automl
+from metaviz import automl, tasks
 from metaviz.automl.methods.base import Result
 from metaviz.automl.problem import TASKS, make_problem
 from metaviz.config import Config
@@ -47,6 +47,9 @@ class AutoMLConfig:
             object.__setattr__(self, "method_config", cls.Config())
         if not isinstance(self.method_config, cls.Config):
             raise TypeError(f"method_config must be a {cls.Config.__name__}")
+        if getattr(self.method_config, "space", "vector") == "conv" and getattr(
+                tasks.get(self.task), "image_shape", None) is None:
+            raise ValueError(f"the conv search space needs image inputs (digits), not {self.task}")
         if isinstance(self.outer_steps, bool) or not isinstance(self.outer_steps, int) or not (
                 1 <= self.outer_steps <= MAX_OUTER_STEPS):
             raise ValueError(f"AutoMLConfig.outer_steps={self.outer_steps!r}: must be a whole number in "

@@ -18,7 +18,7 @@ import torch
 
 from metaviz.automl.hyper import Network
 from metaviz.automl.problem import Problem
-from metaviz.config import Config
+from metaviz.config import Config, param
 
 KINDS = ("hyperparameters", "architecture")
 LR_RANGE = (1e-3, 1.0)    # what random and grid search draw from, and where learned rates are kept
@@ -94,10 +94,10 @@ class SearchMethod(ABC):
 
 @dataclass(frozen=True)
 class TrialConfig(Config):
-    inner_steps: int = 40     # each trial trains this many steps from the same initialisation
-    trials: int = 16
-    hidden: int = 40
-    layers: int = 2
+    inner_steps: int = param(40, "Inner steps", min=1, max=100_000)  # each trial, from the same initialisation
+    trials: int = param(16, "Trials", min=1, max=100_000)
+    hidden: int = param(40, "Hidden units", min=1, max=1024)
+    layers: int = param(2, "Hidden layers", min=0, max=8)
 
 
 class TrialSearch(SearchMethod):
