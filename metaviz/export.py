@@ -94,23 +94,22 @@ for event in train(run, run.config.train.n_steps):
         print(f"step {event.step}: " + ", ".join(f"{k} {v:.6g}" for k, v in event.scalars().items()), flush=True)
 '''
 
-AUTOML_SCRIPT = '''"""Reproduce an exported metaviz AutoML search: run it again, beside its baseline at equal compute,
+AUTOML_SCRIPT = '''"""Reproduce an exported metaviz AutoML search: run it again, beside its baselines at equal compute,
 from the config.json beside this file.
 
 Needs only the metaviz package:   python reproduce.py
-It prints the validation loss after every outer step and both final choices' test scores, as the run
+It prints the validation loss after every outer step and the final choices' test scores, as the run
 recorded them (metrics.csv, and run.json's result); on the same versions they match.
 """
 
 import json
 from pathlib import Path
 
-from metaviz.automl.search import AutoMLConfig, AutoMLRun, OuterStepEvent, ResultEvent, baseline_config, paired
+from metaviz.automl.search import AutoMLConfig, OuterStepEvent, ResultEvent, paired, search_runs
 
 CONFIG = AutoMLConfig.from_dict(json.loads((Path(__file__).resolve().parent / "config.json").read_text("utf-8")))
 
-runs = {"method": AutoMLRun(CONFIG), "baseline": AutoMLRun(baseline_config(CONFIG))}
-for who, event in paired(runs):
+for who, event in paired(search_runs(CONFIG)):
     if isinstance(event, OuterStepEvent) and who == "method":
         print(f"step {event.step}: val_loss {event.val_loss:.6g}", flush=True)
     elif isinstance(event, ResultEvent):

@@ -65,6 +65,7 @@ class ChosenResult(_Strict):
 class RunResult(_Strict):
     method: ChosenResult | None = None
     baseline: ChosenResult | None = None
+    grid: ChosenResult | None = None
 
 
 class RunMeta(_Strict):

@@ -32,11 +32,15 @@ def test_the_cli_records_a_search_with_its_config_curves_and_both_choices(search
     assert (record.kind, record.status, record.source, record.learner, record.step) == (
         "automl", "done", "cli", "unrolled", 3)
     assert record.run_config().to_dict() == summary["config"]
-    assert record.result == {"method": summary["result"], "baseline": summary["baseline_result"]}
-    assert summary["compute_steps"] == summary["baseline_compute_steps"] == 12  # equal compute
+    assert record.result == {"method": summary["result"], "baseline": summary["baseline_result"],
+                             "grid": summary["grid_result"]}
+    assert summary["compute_steps"] == summary["baseline_compute_steps"] == summary["grid_compute_steps"] == 12
+    assert (summary["baseline_method"], summary["grid_method"]) == ("random_search", "grid_search")
+    assert record.result["grid"] == summary["grid_result"] and summary["grid_result"]["test_loss"] > 0
     history = store.history(record.id)
     assert history.evals["compute_steps"].tolist() == [4, 8, 12]
-    assert {"lr.1", "weight_decay.1", "baseline_val_loss", "test_loss", "test_accuracy"} <= set(history.evals)
+    assert {"lr.1", "weight_decay.1", "baseline_val_loss", "grid_val_loss", "test_loss", "test_accuracy",
+            "grid_test_loss"} <= set(history.evals)
     finals = store.finals([record.id])[record.id]
     assert finals["test_accuracy"] == pytest.approx(summary["result"]["test_accuracy"])
 
@@ -71,6 +75,7 @@ def test_an_exported_search_imports_as_the_same_run_and_draws_the_same(searched,
     drawn, again = stored_snapshot(store, before.id), stored_snapshot(other, new)
     assert [e.val_loss for e in drawn.steps] == [e.val_loss for e in again.steps]
     assert [e.compute_steps for e in drawn.baseline_steps] == [e.compute_steps for e in again.baseline_steps]
+    assert [e.val_loss for e in drawn.grid_steps] == [e.val_loss for e in again.grid_steps] and drawn.grid_steps
     assert again.result == drawn.result
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from metaviz import automl
-from metaviz.automl.search import AutoMLConfig, AutoMLRun, OuterStepEvent, baseline_config, paired
+from metaviz.automl.search import AutoMLConfig, OuterStepEvent, paired, search_runs
 from metaviz.automl.worker import AutoMLWorker, stored_snapshot
 from metaviz.scheduler import Scheduler
 from metaviz.store import Store
@@ -20,7 +20,7 @@ def config(method="unrolled", steps=6):
 
 
 def uninterrupted(cfg):
-    runs = {"method": AutoMLRun(cfg), "baseline": AutoMLRun(baseline_config(cfg))}
+    runs = search_runs(cfg)
     return [(who, e.compute_steps, e.val_loss) for who, e in paired(runs) if isinstance(e, OuterStepEvent)]
 
 
@@ -86,6 +86,8 @@ def test_a_search_is_a_stored_run_that_reads_back_as_what_was_drawn(tmp_path, me
     assert record.result["method"]["test_loss"] == pytest.approx(live.result.test_loss)
     stored = stored_snapshot(store, live.run_id)
     assert stored.result == live.result and stored.baseline_result == live.baseline_result
+    assert stored.grid_result == live.grid_result and (method == "darts") == (live.grid_result is None)
+    assert [e.compute_steps for e in stored.grid_steps] == [e.compute_steps for e in live.grid_steps]
     assert [e.compute_steps for e in stored.steps] == [e.compute_steps for e in live.steps]
     np.testing.assert_allclose([e.val_loss for e in stored.steps], [e.val_loss for e in live.steps], rtol=1e-6)
     key = "alpha" if method == "darts" else "weight_decay"

@@ -1,18 +1,19 @@
-"""Write an AutoML search (and its baseline) to the run store as it runs, and read a stored one back as events.
+"""Write an AutoML search (and its baselines) to the run store as it runs, and read a stored one back as events.
 
+    runs = search_runs(config)
     with AutoMLRecorder.start(Store(), runs, source="cli") as recorder:
-        for who, event in paired(runs):          # "method" or "baseline"
+        for who, event in paired(runs):          # "method", "baseline" (random search or cells), "grid"
             recorder.record(who, event)
-    # leaving the block: status "done" (or "stopped", "error"); the run's ``result`` holds both choices
+    # leaving the block: status "done" (or "stopped", "error"); the run's ``result`` holds every choice
 
 A search is a run of kind "automl" (:mod:`metaviz.store`): its config is ``AutoMLConfig.to_dict()``, its steps
 are the method's outer steps, and each outer step is one row of metrics (:func:`scalars`): ``val_loss``,
 ``val_accuracy``, ``compute_steps`` and the hyperparameters it holds then (``lr.<layer>``, the learning rate of
 each layer averaged over the inner steps; ``weight_decay.<layer>``; ``alpha.<edge>.<op>``, DARTS's softmax
-weights). The baseline's best validation loss so far goes in ``baseline_val_loss`` at the first outer step of
-the method that has spent as much compute (``baseline_compute_steps``), so both curves can be read at equal
-compute. The final choices, trained and scored on the test split, are ``test_loss``, ``test_accuracy`` (and
-``baseline_`` ones) and the run's ``result``: ``{"method": Result.to_dict(), "baseline": ... or None}``.
+weights). A baseline's best validation loss so far goes in ``baseline_val_loss`` (``grid_val_loss``) at the first
+outer step of the method that has spent as much compute (``baseline_compute_steps``), so the curves can be read at
+equal compute. The final choices, trained and scored on the test split, are ``test_loss``, ``test_accuracy`` (and
+``baseline_``, ``grid_`` ones) and the run's ``result``: ``{"method": Result.to_dict(), "baseline": ..., ...}``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import time
 import numpy as np
 import torch
 
+from metaviz import automl
 from metaviz.automl.methods.base import Result
-from metaviz.automl.search import AutoMLConfig, AutoMLRun, OuterStepEvent, ResultEvent
+from metaviz.automl.search import BASELINES, AutoMLConfig, AutoMLRun, OuterStepEvent, ResultEvent
 from metaviz.events import DoneEvent
 from metaviz.store import HEARTBEAT_S, Store, StoreError
 
@@ -55,9 +57,9 @@ def scalars(event: OuterStepEvent) -> dict[str, float]:
     return out
 
 
-def events_of(history, config: AutoMLConfig) -> tuple[tuple[OuterStepEvent, ...], tuple[OuterStepEvent, ...]]:
-    """The outer steps of a stored search and of its baseline, rebuilt from :func:`scalars`' columns (the
-    learning rates as [1, L]: per layer, the mean over inner steps is what was kept)."""
+def events_of(history, config: AutoMLConfig) -> tuple[tuple[OuterStepEvent, ...], dict[str, tuple]]:
+    """The outer steps of a stored search and of each baseline (by who), rebuilt from :func:`scalars`' columns
+    (the learning rates as [1, L]: per layer, the mean over inner steps is what was kept)."""
     table = history.evals
     steps = table.get("step", np.zeros(0))
     indexed: dict[str, dict[tuple[int, ...], str]] = {}
@@ -86,16 +88,17 @@ def events_of(history, config: AutoMLConfig) -> tuple[tuple[OuterStepEvent, ...]
     method = tuple(OuterStepEvent(int(s), int(table["compute_steps"][i]), float(table["val_loss"][i]), accuracy(i),
                                   hyper(i), 0.0)
                    for i, s in enumerate(steps) if present("compute_steps", i) and present("val_loss", i))
-    baseline = tuple(OuterStepEvent(int(s), int(table["baseline_compute_steps"][i]),
-                                    float(table["baseline_val_loss"][i]), None, {}, 0.0)
-                     for i, s in enumerate(steps) if present("baseline_compute_steps", i))
-    return method, baseline
+    others = {who: tuple(OuterStepEvent(int(s), int(table[f"{who}_compute_steps"][i]),
+                                        float(table[f"{who}_val_loss"][i]), None, {}, 0.0)
+                         for i, s in enumerate(steps) if present(f"{who}_compute_steps", i))
+              for who in BASELINES[automl.get(config.method).kind]}
+    return method, others
 
 
-def results_of(record) -> tuple[Result | None, Result | None]:
-    """(method's, baseline's) final :class:`Result` of a stored search, None where it has none."""
-    stored = record.result or {}
-    return tuple(None if stored.get(k) is None else Result.from_dict(stored[k]) for k in ("method", "baseline"))
+def results_of(record) -> dict[str, Result | None]:
+    """Who -> final :class:`Result` of a stored search ("method", "baseline", ...), None where it has none."""
+    stored = {"method": None, **(record.result or {})}
+    return {k: None if v is None else Result.from_dict(v) for k, v in stored.items()}
 
 
 class AutoMLRecorder:
@@ -107,10 +110,10 @@ class AutoMLRecorder:
         self.flush_seconds = flush_seconds
         self.status, self.closed = "running", False
         self.wall_time = 0.0
-        self.results: dict[str, Result | None] = {"method": None, "baseline": None}
+        self.results: dict[str, Result | None] = dict.fromkeys(runs)
         self._rows: list[tuple[int, str, float | None]] = []
         self._flushed = time.monotonic()
-        self._best_baseline = math.inf
+        self._best = dict.fromkeys(runs, math.inf)  # each baseline's best validation loss so far
         self._lost: Exception | None = None
         self._stop = threading.Event()
         self._beat = threading.Thread(target=self._heartbeat, name=f"metaviz-heartbeat-{run_id}", daemon=True)
@@ -119,7 +122,7 @@ class AutoMLRecorder:
     @classmethod
     def start(cls, store: Store, runs: dict[str, AutoMLRun], *, source: str = "", name: str = "",
               status: str = "running", **options) -> AutoMLRecorder:
-        """A new stored run of kind "automl" for ``runs["method"]`` (with ``runs["baseline"]`` beside it)."""
+        """A new stored run of kind "automl" for ``runs["method"]`` (with its baselines beside it)."""
         token = secrets.token_hex(16)
         run_id = store.create_run(runs["method"].config.to_dict(), kind=KIND, device="cpu", source=source, name=name,
                                   owner_token=token, status=status)
@@ -132,7 +135,7 @@ class AutoMLRecorder:
         return self.runs["method"].step
 
     def record(self, who: str, event) -> None:
-        """One ("method" or "baseline", event) of :func:`~metaviz.automl.search.paired` (buffered)."""
+        """One (who, event) of :func:`~metaviz.automl.search.paired` (buffered)."""
         if self._lost is not None:
             raise self._lost
         if self.closed:
@@ -142,11 +145,11 @@ class AutoMLRecorder:
             if who == "method":
                 self._rows += [(event.step, k, v) for k, v in scalars(event).items()]
             else:
-                self._best_baseline = min(self._best_baseline, event.val_loss)
+                self._best[who] = min(self._best[who], event.val_loss)
                 cost = max(1, self.runs["method"].method.cost_per_step())
                 at = min(-(-event.compute_steps // cost), self.runs["method"].config.outer_steps)
-                self._rows += [(at, "baseline_val_loss", self._best_baseline),
-                               (at, "baseline_compute_steps", float(event.compute_steps))]
+                self._rows += [(at, f"{who}_val_loss", self._best[who]),
+                               (at, f"{who}_compute_steps", float(event.compute_steps))]
         elif isinstance(event, ResultEvent):
             self.add_result(who, event.result)
         elif isinstance(event, DoneEvent):
@@ -157,7 +160,7 @@ class AutoMLRecorder:
     def add_result(self, who: str, result: Result) -> None:
         """A search's final choice, trained and scored on the test split."""
         self.results[who] = result
-        prefix = "" if who == "method" else "baseline_"
+        prefix = "" if who == "method" else f"{who}_"
         self._rows.append((self.step, f"{prefix}test_loss", result.test_loss))
         if result.test_accuracy is not None:
             self._rows.append((self.step, f"{prefix}test_accuracy", result.test_accuracy))

@@ -9,7 +9,7 @@
 Every method's state lives in ``run.method``, so a resumed search continues exactly where it stopped; the
 candidates of random search come from (seed, step), so the stream does not depend on how it was chunked.
 
-:func:`paired` runs a search beside its baseline (random search for hyperparameters, random cells for an
+:func:`paired` runs a search beside its baselines (random and grid search for hyperparameters, random cells for an
 architecture) at equal compute; the app's worker and ``python -m metaviz automl`` both use it.
 """
 
@@ -127,32 +127,42 @@ def search(run: AutoMLRun, n_steps: int) -> Iterator[OuterStepEvent | ResultEven
     yield DoneEvent(run.step, finished)
 
 
-BASELINE = {"hyperparameters": "random_search", "architecture": "random_nas"}
+BASELINES = {"hyperparameters": {"baseline": "random_search", "grid": "grid_search"},  # who -> method
+             "architecture": {"baseline": "random_nas"}}
 
 
-def baseline_config(config: AutoMLConfig) -> AutoMLConfig:
-    """The baseline of ``config``'s method on the same problem, with a trial as long as the method's inner run
-    (or the cell trained as DARTS retrains its derived one), and as many trials as the method's compute buys."""
+def baseline_config(config: AutoMLConfig, who: str = "baseline") -> AutoMLConfig:
+    """The baseline ``who`` of ``config``'s method on the same problem, with a trial as long as the method's inner
+    run (or the cell trained as DARTS retrains its derived one), and as many trials as the method's compute buys."""
     method = automl.get(config.method)
-    name = BASELINE[method.kind]
+    name = BASELINES[method.kind][who]
     mine = config.method_config
-    fields = {"inner_steps": getattr(mine, "inner_steps", 40)} if name == "random_search" else {
+    fields = {"inner_steps": getattr(mine, "inner_steps", 40)} if method.kind == "hyperparameters" else {
         "train_steps": getattr(mine, "retrain_steps", 300),
         **{k: getattr(mine, k) for k in ("width", "nodes", "space") if hasattr(mine, k)}}
     probe = automl.get(config.method)(mine, AutoMLRun.problem_of(config), config.seed)
     total = probe.cost_per_step() * config.outer_steps
     steps = max(1, total // (fields.get("inner_steps") or fields["train_steps"]))
+    if name == "grid_search":  # a grid of floor(sqrt(steps))^2 points that the compute covers
+        fields["trials"] = steps
     return AutoMLConfig(config.task, name, automl.get(name).Config(**fields), steps, config.seed)
 
 
+def search_runs(config: AutoMLConfig) -> dict[str, AutoMLRun]:
+    """The search of ``config`` ("method") and its baselines at equal compute: random search ("baseline") and
+    grid search ("grid") for hyperparameters, random cells ("baseline") for an architecture."""
+    kind = automl.get(config.method).kind
+    return {"method": AutoMLRun(config), **{who: AutoMLRun(baseline_config(config, who)) for who in BASELINES[kind]}}
+
+
 def paired(runs: dict[str, AutoMLRun]) -> Iterator[tuple[str, OuterStepEvent | ResultEvent | DoneEvent]]:
-    """("method" or "baseline", event) from both searches of ``runs`` until both end, at equal compute: the one
-    that has spent fewer inner steps goes next (the baseline on a tie, so it never trails the method). The state
+    """(who, event) from every search of ``runs`` (:func:`search_runs`) until all end, at equal compute: the one
+    that has spent fewer inner steps goes next (a baseline on a tie, so none trails the method). The state
     is in ``runs``: stop pulling at any point and a new ``paired(runs)`` continues where this one stopped."""
     streams = {k: search(run, run.config.outer_steps - run.step) for k, run in runs.items()}
     open_streams = set(streams)
     while open_streams:
-        who = min(open_streams, key=lambda k: (runs[k].compute, k))
+        who = min(open_streams, key=lambda k: (runs[k].compute, k == "method", k))
         event = next(streams[who])
         if isinstance(event, DoneEvent):
             open_streams.discard(who)

@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metaviz.automl.methods.base import Result
-from metaviz.automl.search import AutoMLConfig, AutoMLRun, OuterStepEvent, ResultEvent, baseline_config, paired
+from metaviz.automl.search import AutoMLConfig, OuterStepEvent, ResultEvent, baseline_config, paired, search_runs
 from metaviz.scheduler import Scheduler, default_scheduler
 from metaviz.store import HEARTBEAT_S
 
 __all__ = ["AutoMLSnapshot", "AutoMLWorker", "baseline_config", "curve", "stored_snapshot"]
+FIELDS = {"method": ("steps", "result"), "baseline": ("baseline_steps", "baseline_result"),
+          "grid": ("grid_steps", "grid_result")}  # who -> the snapshot's (events, result) fields
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class AutoMLSnapshot:
     baseline_steps: tuple[OuterStepEvent, ...] = ()
     result: Result | None = None
     baseline_result: Result | None = None
+    grid_steps: tuple[OuterStepEvent, ...] = ()  # grid search, beside a hyperparameter method
+    grid_result: Result | None = None
     extra: dict = field(default_factory=dict)
     run_id: str = ""       # the search's id in the run store, when recorded
     problem: str = ""      # why it is not (or no longer) recorded
@@ -61,10 +65,10 @@ def stored_snapshot(store, run_id: str) -> AutoMLSnapshot:
 
     record = store.get(run_id)
     config = record.run_config()
-    steps, baseline = events_of(store.history(record.id), config)
-    result, baseline_result = results_of(record)
-    return AutoMLSnapshot(record.status, record.message, config, steps, baseline, result, baseline_result,
-                          run_id=record.id)
+    steps, others = events_of(store.history(record.id), config)
+    results = results_of(record)
+    return AutoMLSnapshot(record.status, record.message, config, steps, others.get("baseline", ()), results["method"],
+                          results.get("baseline"), others.get("grid", ()), results.get("grid"), run_id=record.id)
 
 
 class AutoMLWorker:
@@ -222,7 +226,7 @@ class AutoMLWorker:
         torch.set_num_threads(1)
         ticket, recorder = None, None
         try:
-            runs = {"method": AutoMLRun(config), "baseline": AutoMLRun(baseline_config(config))}
+            runs = search_runs(config)
             recorder = self._record_start(runs)
             events = paired(runs)
             while (ticket := self._gate(ticket, recorder, runs["method"].step >= config.outer_steps)) is not None:
@@ -232,13 +236,13 @@ class AutoMLWorker:
                 who, event = pulled
                 self._guard(recorder, lambda r, who=who, event=event: r.record(who, event))
                 if isinstance(event, OuterStepEvent):
-                    name = "steps" if who == "method" else "baseline_steps"
+                    name = FIELDS[who][0]
                     self._publish(**{name: getattr(self.snapshot(), name) + (event,)})
                     if who == "method":
                         with self._cv:
                             self._steps = max(0, self._steps - 1)
                 elif isinstance(event, ResultEvent):
-                    self._publish(**{"result" if who == "method" else "baseline_result": event.result})
+                    self._publish(**{FIELDS[who][1]: event.result})
             final = "stopped" if ticket is None else "done"
             self._publish(status=final)
             self._guard(recorder, lambda r: r.close(final))

@@ -39,11 +39,14 @@ def build_config(args: argparse.Namespace):
 def summary(record, runs) -> dict:
     """What ``--json`` writes: the stored run, its config, and both final choices."""
     method = runs["method"]
-    return {"run_id": record.id if record else None, "status": record.status if record else None,
-            "config": method.config.to_dict(), "outer_steps": method.step, "compute_steps": method.compute,
-            "baseline_compute_steps": runs["baseline"].compute,
-            "result": None if method.result is None else method.result.to_dict(),
-            "baseline_result": None if runs["baseline"].result is None else runs["baseline"].result.to_dict()}
+    out = {"run_id": record.id if record else None, "status": record.status if record else None,
+           "config": method.config.to_dict(), "outer_steps": method.step, "compute_steps": method.compute,
+           "result": None if method.result is None else method.result.to_dict()}
+    for who, run in runs.items():
+        if who != "method":
+            out |= {f"{who}_method": run.config.method, f"{who}_compute_steps": run.compute,
+                    f"{who}_result": None if run.result is None else run.result.to_dict()}
+    return out
 
 
 def search_and_record(config, store, budget_s: float | None, name: str = "", progress=print):
@@ -52,9 +55,9 @@ def search_and_record(config, store, budget_s: float | None, name: str = "", pro
     import contextlib
 
     from metaviz.automl.record import AutoMLRecorder
-    from metaviz.automl.search import AutoMLRun, OuterStepEvent, ResultEvent, baseline_config, paired
+    from metaviz.automl.search import OuterStepEvent, ResultEvent, paired, search_runs
 
-    runs = {"method": AutoMLRun(config), "baseline": AutoMLRun(baseline_config(config))}
+    runs = search_runs(config)
     recorder = AutoMLRecorder.start(store, runs, source="cli", name=name) if store is not None else None
     deadline = None if budget_s is None else time.monotonic() + budget_s
     with recorder if recorder is not None else contextlib.nullcontext():
