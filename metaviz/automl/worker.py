@@ -94,16 +94,19 @@ class AutoMLWorker:
         self._thread.start()
 
     def pause(self) -> None:
-        self._command(paused=True, steps=0)
+        self._command(False, paused=True)
 
     def resume(self) -> None:
-        self._command(paused=False, steps=0)
+        self._command("running", paused=False)
 
     def step(self, n: int = 1) -> None:
         """Exactly ``n`` more outer steps of the method, then hold (after its last one: finish the run)."""
-        with self._cv:
-            self._paused, self._steps = True, self._steps + int(n)
-            self._cv.notify_all()
+        self._command("stepping", paused=True, more=int(n))
+
+    def start_stepping(self, config: AutoMLConfig, n: int = 1) -> None:
+        """A new search that does ``n`` outer steps, then holds (the page's Step before any Start)."""
+        self.start(config, paused=True)
+        self.step(n)
 
     def stop(self, timeout: float = 30.0) -> None:
         """End the search after the current outer step; its snapshot (and stored run) stay, status "stopped"."""
@@ -120,9 +123,13 @@ class AutoMLWorker:
         self.stop()
         self._publish_all(AutoMLSnapshot())
 
-    def _command(self, **state) -> None:
+    def _command(self, shown: str | bool, paused: bool, more: int = 0) -> None:
+        """Set the thread's orders; a held search shows ``shown`` at once, so a page drawn right after the click
+        polls (under the condition's lock: the thread cannot publish an older status after this one)."""
         with self._cv:
-            self._paused, self._steps = state["paused"], state["steps"]
+            self._paused, self._steps = paused, self._steps + more if more else 0
+            if shown and self.snapshot().status == "paused":
+                self._publish(status=shown)
             self._cv.notify_all()
 
     # ---- reading (any thread) -----------------------------------------------------------------
