@@ -475,6 +475,18 @@ class Store:
         now = time.time()
         self.update(run_id, token, heartbeat=now, updated=now)
 
+    def beat_until(self, run_id: str, token: str, stop: threading.Event) -> StoreError | None:
+        """A writer's heartbeat thread: beat every HEARTBEAT_S until ``stop`` is set. Returns the StoreError that
+        ended it early (the run was deleted or taken over: the writer must stop), else None."""
+        while not stop.wait(HEARTBEAT_S):
+            try:
+                self.heartbeat(run_id, token)
+            except StoreError as error:
+                return error
+            except Exception:  # noqa: BLE001, S112 - a busy database: beat again next time
+                continue
+        return None
+
     def release(self, run_id: str, token: str, status: str, message: str = "", **fields) -> None:
         """The owner is done with the run: final status, and no owner any more."""
         if status not in STATUSES or status in HELD:

@@ -98,3 +98,14 @@ def test_a_search_is_a_stored_run_that_reads_back_as_what_was_drawn(tmp_path, me
     best = min(e.val_loss for e in live.baseline_steps)
     assert math.isclose(store.finals([record.id])[record.id]["baseline_val_loss"], best, rel_tol=1e-6)
     assert [r.id for r in store.runs(kind="automl")] == [record.id] and not store.runs(kind="meta")
+
+
+def test_a_search_whose_stored_run_is_deleted_goes_on_unsaved_and_says_so(tmp_path):
+    store = Store(tmp_path)
+    worker = AutoMLWorker(Scheduler(1), store=store)
+    worker.start(config(steps=40))
+    run_id = worker.wait_for(lambda s: len(s.steps) >= 1).run_id
+    store.delete(run_id, force=True)  # the Runs page's Delete, while it searches
+    snap = worker.wait(120)
+    assert snap.status == "done" and len(snap.steps) == 40 and snap.result is not None
+    assert "no longer held" in snap.problem and not store.runs()
