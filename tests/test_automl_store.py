@@ -45,6 +45,20 @@ def test_the_cli_records_a_search_with_its_config_curves_and_both_choices(search
     assert finals["test_accuracy"] == pytest.approx(summary["result"]["test_accuracy"])
 
 
+def test_runs_lists_searches_by_kind_and_shows_what_they_chose(searched, capsys):
+    store, summary = searched
+    home = str(store.home)
+    assert main(["runs", "--home", home, "--kind", "meta"]) == 0
+    assert "matching the filters" in capsys.readouterr().out
+    assert main(["runs", "--home", home, "--kind", "automl", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert (listed["id"], listed["kind"], listed["result"]["grid"]) == (summary["run_id"], "automl",
+                                                                         summary["grid_result"])
+    assert main(["runs", "--home", home, "show", summary["run_id"]]) == 0
+    shown = capsys.readouterr().out
+    assert "3/3 outer steps" in shown and "grid chose" in shown and "lr_mean_per_layer" in shown
+
+
 def test_a_budget_stops_the_search_and_still_scores_what_it_holds(tmp_path):
     out = tmp_path / "s.json"
     args = ["automl", "--task", "sinusoid", "--method", "darts", "--outer-steps", "100000", "--set",
