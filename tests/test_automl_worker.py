@@ -109,3 +109,17 @@ def test_a_search_whose_stored_run_is_deleted_goes_on_unsaved_and_says_so(tmp_pa
     snap = worker.wait(120)
     assert snap.status == "done" and len(snap.steps) == 40 and snap.result is not None
     assert "no longer held" in snap.problem and not store.runs()
+
+
+def test_a_search_that_outlives_stops_wait_ends_and_never_draws_over_the_next():
+    worker = AutoMLWorker(Scheduler(2))
+    worker.start(config(steps=400))
+    worker.wait_for(lambda s: len(s.steps) >= 1)
+    old = worker._thread
+    worker.stop(timeout=0.0)  # gave up waiting: the old thread is still inside an outer step
+    worker.start(config("darts", steps=3))
+    new = worker.wait(60)
+    old.join(60)
+    assert not old.is_alive()  # it saw its own stop and ended
+    assert new.status == "done" and new.config.method == "darts" and [e.step for e in new.steps] == [1, 2, 3]
+    assert worker.snapshot() == new

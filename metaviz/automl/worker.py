@@ -78,7 +78,7 @@ class AutoMLWorker:
         self._cv = threading.Condition()
         self._lock = threading.Lock()
         self._snapshot = AutoMLSnapshot()
-        self._stop = False
+        self._stop = threading.Event()  # one per search: a search that outlives stop()'s wait still ends
         self._paused = False
         self._steps = 0        # outer steps of the method still to do before holding again
         self._thread: threading.Thread | None = None
@@ -88,9 +88,10 @@ class AutoMLWorker:
         """A new search with ``config``, replacing any current one (``paused``: wait for Step or Resume)."""
         self.stop()
         with self._cv:
-            self._stop, self._paused, self._steps = False, paused, 0
-        self._snapshot = AutoMLSnapshot(status="paused" if paused else "queued", config=config)
-        self._thread = threading.Thread(target=self._loop, args=(config,), daemon=True, name="metaviz-automl")
+            self._stop, self._paused, self._steps = threading.Event(), paused, 0
+        self._publish_all(AutoMLSnapshot(status="paused" if paused else "queued", config=config))
+        self._thread = threading.Thread(target=self._loop, args=(config, self._stop), daemon=True,
+                                        name="metaviz-automl")
         self._thread.start()
 
     def pause(self) -> None:
@@ -112,7 +113,7 @@ class AutoMLWorker:
         """End the search after the current outer step; its snapshot (and stored run) stay, status "stopped"."""
         if self._thread is not None and self._thread.is_alive():
             with self._cv:
-                self._stop = True
+                self._stop.set()
                 self._cv.notify_all()
             self._thread.join(timeout)
             if self.snapshot().active:
@@ -155,7 +156,14 @@ class AutoMLWorker:
 
     def _publish(self, **changes) -> None:
         with self._lock:
+            if self._stale():
+                return
             self._snapshot = dataclasses.replace(self._snapshot, **changes)
+
+    def _stale(self) -> bool:
+        """Called from a search thread that a newer Start or Reset replaced: it must not draw over the new one."""
+        me = threading.current_thread()
+        return me.name == "metaviz-automl" and me is not self._thread
 
     def _publish_all(self, snapshot: AutoMLSnapshot) -> None:
         with self._lock:
@@ -166,14 +174,14 @@ class AutoMLWorker:
         with self._cv:
             self._cv.notify_all()
 
-    def _gate(self, ticket, recorder, finishing: bool):
+    def _gate(self, ticket, recorder, finishing: bool, stop: threading.Event):
         """Hold while paused with no step to do (without a slot), unless ``finishing`` (the method took its last
         outer step: what is left is the baseline's catching up and both results); then wait for a slot. Returns
         the ticket held, or None when stopped (the slot given back)."""
         while True:
             with self._cv:
-                holding = self._paused and self._steps == 0 and not self._stop and not finishing
-                stopped = self._stop
+                stopped = stop.is_set()
+                holding = self._paused and self._steps == 0 and not stopped and not finishing and not self._stale()
             if stopped:
                 self._scheduler.release(ticket)
                 return None
@@ -183,7 +191,7 @@ class AutoMLWorker:
                     ticket = None
                 self._status("paused", recorder)
                 with self._cv:
-                    if self._paused and self._steps == 0 and not self._stop:
+                    if self._paused and self._steps == 0 and not stop.is_set():
                         self._cv.wait(HEARTBEAT_S)
                 continue
             if ticket is None:
@@ -195,7 +203,7 @@ class AutoMLWorker:
                 return ticket
             self._status("queued", recorder)
             with self._cv:
-                if not self._stop:
+                if not stop.is_set():
                     self._cv.wait(1.0)
 
     def _status(self, status: str, recorder) -> None:
@@ -227,7 +235,7 @@ class AutoMLWorker:
         self._publish(run_id=recorder.id)
         return recorder
 
-    def _loop(self, config: AutoMLConfig) -> None:
+    def _loop(self, config: AutoMLConfig, stop: threading.Event) -> None:
         import torch
 
         torch.set_num_threads(1)
@@ -236,7 +244,7 @@ class AutoMLWorker:
             runs = search_runs(config)
             recorder = self._record_start(runs)
             events = paired(runs)
-            while (ticket := self._gate(ticket, recorder, runs["method"].step >= config.outer_steps)) is not None:
+            while (ticket := self._gate(ticket, recorder, runs["method"].step >= config.outer_steps, stop)) is not None:
                 pulled = next(events, None)
                 if pulled is None:
                     break
@@ -245,7 +253,7 @@ class AutoMLWorker:
                 if isinstance(event, OuterStepEvent):
                     name = FIELDS[who][0]
                     self._publish(**{name: getattr(self.snapshot(), name) + (event,)})
-                    if who == "method":
+                    if who == "method" and not self._stale():
                         with self._cv:
                             self._steps = max(0, self._steps - 1)
                 elif isinstance(event, ResultEvent):
