@@ -6,13 +6,17 @@
 An exported run holds:
 
     run.json                  what the store knows: status, seed, code version, device, wall time, memory
-    config.json               the RunConfig (``python -m metaviz train --config config.json`` runs it again)
+    config.json               the RunConfig (``python -m metaviz train --config config.json`` runs it again), or
+                              for an AutoML search (run.json's ``kind`` "automl") its AutoMLConfig
     metrics.csv               one row per step: the training losses and every evaluation scalar
     evals.json                the evaluation curves (query loss/accuracy after 0..S inner steps)
     checkpoint.safetensors    the learner's parameters at the last checkpoint (metaviz.checkpoint format)
     state.safetensors         the baseline's parameters and optimizer state there (to resume exactly)
     weights.pt                only with ``torch_weights``: a plain state dict for ``torch.load(weights_only=True)``
     reproduce.py              a constant script that trains the run in config.json again with the metaviz package
+
+An AutoML search has no checkpoint: what it found is run.json's ``result`` (the chosen hyperparameters or
+cell, with their validation and test scores), and its curves are in metrics.csv.
 
 Import reads only those names, from a folder or a zip: no other paths are touched (no absolute
 names, no "..", no links), sizes are capped before anything is read, every file is parsed as
@@ -33,7 +37,7 @@ import numpy as np
 
 from metaviz import checkpoint, export_schema
 from metaviz.export_schema import ExportError, ImportRefused
-from metaviz.store import HELD, Store, StoreError
+from metaviz.store import HELD, Store, StoreError, identity
 
 FORMAT = "metaviz-run/1"
 FILES = ("run.json", "config.json", "metrics.csv", "evals.json", "checkpoint.safetensors", "state.safetensors",
@@ -90,6 +94,29 @@ for event in train(run, run.config.train.n_steps):
         print(f"step {event.step}: " + ", ".join(f"{k} {v:.6g}" for k, v in event.scalars().items()), flush=True)
 '''
 
+AUTOML_SCRIPT = '''"""Reproduce an exported metaviz AutoML search: run it again, beside its baselines at equal compute,
+from the config.json beside this file.
+
+Needs only the metaviz package:   python reproduce.py
+It prints the validation loss after every outer step and the final choices' test scores, as the run
+recorded them (metrics.csv, and run.json's result); on the same versions they match.
+"""
+
+import json
+from pathlib import Path
+
+from metaviz.automl.search import AutoMLConfig, OuterStepEvent, ResultEvent, paired, search_runs
+
+CONFIG = AutoMLConfig.from_dict(json.loads((Path(__file__).resolve().parent / "config.json").read_text("utf-8")))
+
+for who, event in paired(search_runs(CONFIG)):
+    if isinstance(event, OuterStepEvent) and who == "method":
+        print(f"step {event.step}: val_loss {event.val_loss:.6g}", flush=True)
+    elif isinstance(event, ResultEvent):
+        print(f"{who}: test_loss {event.result.test_loss:.6g}, test_accuracy {event.result.test_accuracy}")
+'''
+SCRIPTS = {"meta": SCRIPT, "automl": AUTOML_SCRIPT}  # one constant text per kind of run
+
 
 def export_files(store: Store, run_id: str, torch_weights: bool = False) -> dict[str, bytes]:
     """The exported files of a run, by name."""
@@ -104,7 +131,7 @@ def export_files(store: Store, run_id: str, torch_weights: bool = False) -> dict
              "metrics.csv": metrics_csv(store.history(record.id)).encode(),
              "evals.json": json.dumps([{"step": s, "inner_steps": i, "curves": c}
                                        for s, i, c in store.evals(record.id)]).encode(),
-             "reproduce.py": SCRIPT.encode()}
+             "reproduce.py": SCRIPTS[record.kind].encode()}
     if found is not None:
         files["checkpoint.safetensors"] = found.path.read_bytes()
         if found.state is not None:
@@ -247,8 +274,12 @@ def import_run(store: Store, path: str | Path | bytes) -> str:
 
     files = read_export(path)
     meta = export_schema.run_meta(_json(files, "run.json"))
-    config = export_schema.run_config(_json(files, "config.json"))
-    n_steps = config.train.n_steps
+    config = export_schema.run_config(_json(files, "config.json"), meta.kind)
+    n_steps = identity(meta.kind, config.to_dict())[2]
+    if meta.kind == "automl" and "checkpoint.safetensors" in files:
+        raise ImportRefused("checkpoint.safetensors", "(the whole file)", "an AutoML search has no checkpoint")
+    if meta.kind == "meta" and meta.result is not None:
+        raise ImportRefused("run.json", "result", "only an AutoML search has a result")
     try:
         text = files["metrics.csv"].decode("utf-8") if "metrics.csv" in files else "step\n"
     except UnicodeDecodeError as error:
@@ -287,8 +318,10 @@ def import_run(store: Store, path: str | Path | bytes) -> str:
     free = wanted.isalnum() and len(wanted) <= 32 and not store.exists(wanted)
     run_id = store.create_run(config.to_dict(), device=meta.device, source="import", name=meta.name, status=status,
                               run_id=wanted if free else None, parent=wanted or None, group_id=meta.group_id,
-                              version=meta.version or "unknown", git_commit=meta.git_commit)
+                              version=meta.version or "unknown", git_commit=meta.git_commit, kind=meta.kind)
     try:
+        if meta.result is not None:
+            store.update(run_id, result=meta.result.model_dump())
         last = max([s for s, _, _ in rows] + [s for s, _, _ in evals] + [loaded.step if loaded else 0])
         store.add_metrics(run_id, rows, evals, step=last if meta.step is None else min(meta.step, n_steps),
                           message=message, wall_time=meta.wall_time, peak_rss=meta.peak_rss,

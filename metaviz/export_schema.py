@@ -2,8 +2,9 @@
 
 An exported run is a file strangers pass around, so every field is data to check, never to trust:
 ``run.json`` and ``evals.json`` are read through strict pydantic models (unknown keys, wrong types,
-NaN or infinity where a number is required, and oversized text or lists are refused); ``config.json``
-through the config dataclasses (:meth:`metaviz.train.RunConfig.from_dict`: the widgets' ranges);
+NaN or infinity where a number is required, and oversized text or lists are refused; an AutoML search's
+``result`` too); ``config.json`` through the config dataclasses of the run's kind
+(:meth:`metaviz.train.RunConfig.from_dict` or ``AutoMLConfig.from_dict``: the widgets' ranges);
 ``metrics.csv`` row by row, with steps inside the run and at most one row per step. Each refusal is an
 :class:`ImportRefused` naming the file, the field and the reason.
 """
@@ -19,13 +20,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from metaviz.messages import KeyedError
-from metaviz.store import STATUSES
+from metaviz.store import KINDS, STATUSES, StoreError, config_class
 
 MAX_TEXT = 10_000  # characters of a free-text field (a name, a device, a message)
 MAX_COLUMNS = 64  # metric columns of metrics.csv; a run records about a dozen
 MAX_INNER_STEPS = 1000  # points of an evaluation curve - 1
 METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
+Name = Annotated[str, Field(pattern=f"^{METRIC_NAME.pattern}$")]  # anchored: pydantic searches, it does not match
 Count = Annotated[int, Field(ge=0, le=10**12)]
 Seconds = Annotated[float, Field(ge=0)]
 
@@ -44,6 +46,26 @@ class ImportRefused(ExportError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+Word = Annotated[str, Field(max_length=200)]
+HyperValue = float | int | Word | Annotated[list[float | int | Word], Field(max_length=1000)]
+
+
+class ChosenResult(_Strict):
+    """What an AutoML search chose (hyperparameters, or a cell), trained and scored (``Result.to_dict()``)."""
+
+    hyperparameters: Annotated[dict[Name, HyperValue], Field(max_length=32)]
+    val_loss: float | None = None
+    test_loss: float | None = None
+    test_accuracy: Annotated[float, Field(ge=0, le=1)] | None = None
+    retrain_steps: Count = 0
+
+
+class RunResult(_Strict):
+    method: ChosenResult | None = None
+    baseline: ChosenResult | None = None
+    grid: ChosenResult | None = None
 
 
 class RunMeta(_Strict):
@@ -75,6 +97,8 @@ class RunMeta(_Strict):
     created_iso: Text = ""
     updated_iso: Text = ""
     checkpoint_step: Count | None = None
+    kind: Literal[KINDS] = "meta"
+    result: RunResult | None = None
 
 
 Curve = Annotated[list[float], Field(max_length=MAX_INNER_STEPS + 1)]
@@ -88,7 +112,7 @@ class Curves(_Strict):
 class EvalEntry(_Strict):
     step: Count
     inner_steps: Annotated[int, Field(ge=0, le=MAX_INNER_STEPS)]
-    curves: Annotated[dict[Annotated[str, Field(pattern=METRIC_NAME.pattern)], Curves], Field(max_length=16)]
+    curves: Annotated[dict[Name, Curves], Field(max_length=16)]
 
 
 def _refused(file: str, error: ValidationError) -> ImportRefused:
@@ -104,12 +128,13 @@ def run_meta(data) -> RunMeta:
         raise _refused("run.json", error) from None
 
 
-def run_config(data):
-    """The RunConfig of ``config.json``, every field inside the widgets' ranges."""
-    from metaviz.train import RunConfig
-
+def run_config(data, kind: str = "meta"):
+    """The config of ``config.json`` for a run of ``kind`` (a RunConfig, or an AutoMLConfig), every field inside
+    the widgets' ranges."""
     try:
-        return RunConfig.from_dict(data)
+        return config_class(kind).from_dict(data)
+    except StoreError as error:
+        raise ImportRefused("run.json", "kind", str(error)) from None
     except (KeyError, ValueError, TypeError) as error:
         field = str(error).split(":")[0].split("=")[0] if ":" in str(error) else "(the config)"
         raise ImportRefused("config.json", field, str(error)) from None

@@ -344,14 +344,7 @@ class Recorder:
             raise self._lost
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_S):
-            try:
-                self.store.heartbeat(self.id, self._token)
-            except StoreError as error:  # deleted or taken over: the writer must stop
-                self._lost = error
-                return
-            except Exception:  # noqa: BLE001, S112 - a busy database: beat again next time
-                continue
+        self._lost = self.store.beat_until(self.id, self._token, self._stop)  # deleted or taken over: stop writing
 
 
 # ---- repeats with other seeds --------------------------------------------------------------------

@@ -15,6 +15,14 @@ writer them), so the app can draw a run that ``python -m metaviz train`` is writ
 change is one transaction, so a process killed mid-write leaves the database as it was before
 that transaction, never half-written.
 
+Two kinds of run share the table (the ``kind`` column): "meta", a meta-training run whose config is a
+:class:`~metaviz.train.RunConfig` (its ``learner`` column the meta-learner, its steps meta-iterations), and
+"automl", a search whose config is a :class:`~metaviz.automl.search.AutoMLConfig` (``learner`` names the search
+method, steps are outer steps; ``result`` holds the chosen hyperparameters or derived cell and their test scores).
+Both record the same way: metrics per step, a status, an owner. Why one table: the Runs page, the filters,
+exports and the CLI then list, compare and hand on every run alike (schema 2 added ``kind`` and ``result``;
+a schema-1 file gains them, as "meta" runs, when it is opened).
+
 Who holds a run: the process that writes it records its pid, host name, a random token and a
 heartbeat (every few seconds, from a thread, so a paused or slow step still beats). A run left
 "running" or "paused" whose owner is gone (same host and the pid no longer exists, or no
@@ -45,12 +53,13 @@ import numpy as np
 import metaviz
 from metaviz.messages import run_message
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 HEARTBEAT_S = 5.0    # how often an owner says it is alive
 STALE_S = 60.0       # no heartbeat for this long: the owner is gone (another host, or a hung process)
 STATUSES = ("running", "paused", "stopped", "done", "diverged", "error", "interrupted")
 HELD = ("running", "paused")  # statuses that need a live owner
 TRAIN_KEYS = ("loss", "baseline_loss", "tasks_per_second")  # per-step metrics; the rest are evaluations
+KINDS = ("meta", "automl")  # meta-training runs (RunConfig) and AutoML searches (AutoMLConfig)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -78,7 +87,9 @@ CREATE TABLE IF NOT EXISTS runs (
     owner_token TEXT,
     source TEXT NOT NULL DEFAULT '',    -- cli, app, import
     group_id TEXT,                      -- repeats of one setup with several seeds
-    parent TEXT                         -- the run this one was imported or repeated from
+    parent TEXT,                        -- the run this one was imported or repeated from
+    kind TEXT NOT NULL DEFAULT 'meta',  -- one of KINDS: what the config is and what the steps count
+    result TEXT                         -- JSON: what the run chose (an AutoML search's hyperparameters or cell)
 );
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -106,7 +117,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 
 _RUN_COLUMNS = ("id", "name", "task", "learner", "config", "seed", "version", "git_commit", "device", "status",
                 "message", "step", "n_steps", "created", "updated", "heartbeat", "wall_time", "peak_rss",
-                "peak_device", "owner_pid", "owner_host", "owner_token", "source", "group_id", "parent")
+                "peak_device", "owner_pid", "owner_host", "owner_token", "source", "group_id", "parent", "kind",
+                "result")
+_ADDED_IN_2 = (("kind", "TEXT NOT NULL DEFAULT 'meta'"), ("result", "TEXT"))
 
 
 class StoreError(ValueError):
@@ -134,6 +147,29 @@ def code_version() -> tuple[str, str | None]:
     except (OSError, subprocess.SubprocessError):
         return metaviz.__version__, None
     return metaviz.__version__, (commit + "-dirty" if dirty else commit) or None
+
+
+def config_class(kind: str):
+    """The config dataclass of a run kind: what a stored ``config`` JSON is read back as (imports torch)."""
+    if kind == "automl":
+        from metaviz.automl.search import AutoMLConfig
+
+        return AutoMLConfig
+    if kind == "meta":
+        from metaviz.train import RunConfig
+
+        return RunConfig
+    raise StoreError(f"unknown kind of run {kind!r}; one of {KINDS}")
+
+
+def identity(kind: str, config: dict) -> tuple[str, str, int]:
+    """(task, learner column, planned steps) of a config dict of ``kind``: a meta run names its learner and
+    its meta-iterations, an AutoML search its method and outer steps."""
+    if kind not in KINDS:
+        raise StoreError(f"unknown kind of run {kind!r}; one of {KINDS}")
+    if kind == "automl":
+        return config["task"], config["method"], int(config.get("outer_steps", 0))
+    return config["task"], config["learner"], int(config.get("train", {}).get("n_steps", 0))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -175,12 +211,12 @@ class RunRecord:
     source: str = ""
     group_id: str | None = None
     parent: str | None = None
+    kind: str = "meta"
+    result: dict | None = None
 
     def run_config(self):
-        """The run's :class:`~metaviz.train.RunConfig` (imports torch)."""
-        from metaviz.train import RunConfig
-
-        return RunConfig.from_dict(self.config)
+        """The run's config: a :class:`~metaviz.train.RunConfig`, or an AutoMLConfig (imports torch)."""
+        return config_class(self.kind).from_dict(self.config)
 
     def to_json(self) -> dict:
         """A plain dict for ``runs --json`` and exports (no owner token)."""
@@ -276,6 +312,10 @@ class Store:
                 raise StoreError(f"{self.path} was written by a newer metaviz (schema {version}); upgrade metaviz")
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+            for name, declaration in _ADDED_IN_2:  # a schema-1 file: its runs are all meta-training runs
+                if name not in columns:
+                    conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {declaration}")
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # ---- connections --------------------------------------------------------------------------
@@ -313,10 +353,12 @@ class Store:
     def create_run(self, config: dict, *, device: str = "", source: str = "", name: str = "",
                    status: str = "running", run_id: str | None = None, owner_token: str | None = None,
                    group_id: str | None = None, parent: str | None = None, version: str | None = None,
-                   git_commit: str | None = None) -> str:
-        """Insert a run (``config`` is ``RunConfig.to_dict()``) and return its id (8 hex digits)."""
+                   git_commit: str | None = None, kind: str = "meta") -> str:
+        """Insert a run (``config`` is ``RunConfig.to_dict()``, or ``AutoMLConfig.to_dict()`` with ``kind``
+        "automl") and return its id (8 hex digits)."""
         if status not in STATUSES:
             raise StoreError(f"unknown status {status!r}; one of {STATUSES}")
+        task, learner, n_steps = identity(kind, config)
         own_version, own_commit = code_version()
         now = time.time()
         for _ in range(20):
@@ -326,12 +368,12 @@ class Store:
                     conn.execute(
                         "INSERT INTO runs (id, name, task, learner, config, seed, version, git_commit, device, "
                         "status, step, n_steps, created, updated, heartbeat, owner_pid, owner_host, owner_token, "
-                        "source, group_id, parent) VALUES (?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?,?,?,?,?)",
-                        (rid, name, config["task"], config["learner"], json.dumps(config), int(config.get("seed", 0)),
+                        "source, group_id, parent, kind) VALUES (?,?,?,?,?,?,?,?,?,?,0,?,?,?,?,?,?,?,?,?,?,?)",
+                        (rid, name, task, learner, json.dumps(config), int(config.get("seed", 0)),
                          version or own_version, git_commit if version else own_commit, device, status,
-                         int(config.get("train", {}).get("n_steps", 0)), now, now, now,
+                         n_steps, now, now, now,
                          os.getpid() if owner_token else None, socket.gethostname() if owner_token else None,
-                         owner_token, source, group_id, parent))
+                         owner_token, source, group_id, parent, kind))
                 return rid
             except sqlite3.IntegrityError:
                 if run_id is not None:
@@ -366,11 +408,12 @@ class Store:
         return self._record(rows[0])
 
     def runs(self, task: str | None = None, learner: str | None = None, status: str | None = None,
-             group_id: str | None = None) -> list[RunRecord]:
+             group_id: str | None = None, kind: str | None = None) -> list[RunRecord]:
         """Runs, newest first, optionally filtered."""
         self.reap()
         where, args = [], []
-        for column, value in (("task", task), ("learner", learner), ("status", status), ("group_id", group_id)):
+        for column, value in (("task", task), ("learner", learner), ("status", status), ("group_id", group_id),
+                              ("kind", kind)):
             if value:
                 where.append(f"{column} = ?")
                 args.append(value)
@@ -383,15 +426,17 @@ class Store:
     def _record(row: tuple) -> RunRecord:
         values = dict(zip(_RUN_COLUMNS, row))
         values["config"] = json.loads(values["config"])
+        values["result"] = None if values["result"] is None else json.loads(values["result"])
         return RunRecord(**values)
 
     def update(self, run_id: str, token: str | None = None, **fields) -> None:
         """Set columns of a run; with ``token``, only while that token still owns it (else StoreError)."""
-        bad = set(fields) - set(_RUN_COLUMNS) - {"config"}
-        if bad or "id" in fields:
-            raise StoreError(f"cannot update {sorted(bad | ({'id'} & set(fields)))}")
-        if "config" in fields and isinstance(fields["config"], dict):
-            fields["config"] = json.dumps(fields["config"])
+        bad = set(fields) - set(_RUN_COLUMNS)
+        if bad or "id" in fields or "kind" in fields:
+            raise StoreError(f"cannot update {sorted(bad | ({'id', 'kind'} & set(fields)))}")
+        for key in ("config", "result"):
+            if isinstance(fields.get(key), dict):
+                fields[key] = json.dumps(fields[key])
         fields.setdefault("updated", time.time())
         with self.connect() as conn:
             self._update(conn, run_id, token, fields)
@@ -429,6 +474,18 @@ class Store:
     def heartbeat(self, run_id: str, token: str) -> None:
         now = time.time()
         self.update(run_id, token, heartbeat=now, updated=now)
+
+    def beat_until(self, run_id: str, token: str, stop: threading.Event) -> StoreError | None:
+        """A writer's heartbeat thread: beat every HEARTBEAT_S until ``stop`` is set. Returns the StoreError that
+        ended it early (the run was deleted or taken over: the writer must stop), else None."""
+        while not stop.wait(HEARTBEAT_S):
+            try:
+                self.heartbeat(run_id, token)
+            except StoreError as error:
+                return error
+            except Exception:  # noqa: BLE001, S112 - a busy database: beat again next time
+                continue
+        return None
 
     def release(self, run_id: str, token: str, status: str, message: str = "", **fields) -> None:
         """The owner is done with the run: final status, and no owner any more."""

@@ -53,7 +53,8 @@ left, right = st.columns([1, 3], vertical_alignment="bottom")
 n = left.number_input(t("pg_compare.repeats"), 1, 20, 3, key="compare.n", help=t("pg_compare.repeats_help"))
 jobs = shared.session_repeats()
 busy = any(job.alive for job in jobs)
-if right.button(t("pg_compare.seeds"), icon=":material/stacks:", key="compare.repeat", disabled=busy,
+if right.button(t("pg_compare.seeds"), icon=":material/stacks:", key="compare.repeat",
+                disabled=busy or by_id[base_id].kind != "meta",  # repeats meta-train; a search has no Repeats
                 help=t("pg_compare.seeds_help")):
     jobs.append(Repeats(store, base_id, int(n)))
     st.rerun()

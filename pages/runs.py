@@ -5,11 +5,12 @@ import json
 import streamlit as st
 
 from metaviz import learners, tasks
+from metaviz.automl.worker import stored_snapshot
 from metaviz.export import export_zip, import_run
 from metaviz.figures.curves import accuracy_curves, steps_curve
 from metaviz.messages import recognise
+from ui import automl_view, state, status
 from ui import runs as shared
-from ui import state, status
 from ui.i18n import said, t
 from ui.router import ensure_router
 from ui.run_view import accuracy_text, loss_view, steps_text
@@ -55,6 +56,9 @@ def detail(run_id: str) -> None:
         st.badge(status.label(record.status), color=status.color(record.status))
     if record.message:
         (st.error if record.status in ("error", "diverged") else st.info)(said(recognise(record.message)))
+    if record.kind == "automl":  # a search: drawn by the AutoML page's own views
+        automl_view.stored(stored_snapshot(store, run_id), key="runs")
+        return
     left, right = st.columns([3, 2])
     with left:  # redrawn every second while it trains
         loss_view(history.train, history.evals, record.learner, live, key="runs.loss", uirevision=f"runs-{run_id}")

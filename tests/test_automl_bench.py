@@ -13,7 +13,7 @@ def test_rows_have_the_promised_keys_and_equal_compute(monkeypatch, tmp_path, ca
         "darts": ({"retrain_steps": 5, "width": 6}, 10), "random_nas": ({"train_steps": 5, "width": 6}, 3)})
     monkeypatch.setattr(bench, "TASKS", ("blobs",))
     monkeypatch.setattr(bench, "NAS_TRAIN", 5)
-    monkeypatch.setattr(bench, "all_architectures", lambda nodes: [(1, 1, 1), (2, 3, 4)])
+    monkeypatch.setattr(bench, "all_architectures", lambda nodes, ops: [(1, 1, 1), (2, 3, 4)])
     out = tmp_path / "automl.json"
     assert main(["bench", "automl", "--budget-s", "0", "--json", str(out)]) == 0
     rows = json.loads(out.read_text())

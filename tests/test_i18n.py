@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metaviz import learners, tasks
+from metaviz import automl, learners, tasks
 from metaviz.analysis.landscape import LandscapeConfig
 from metaviz.analysis.toy import ToyConfig
 from metaviz.config import Config
@@ -70,7 +70,8 @@ def test_the_app_has_english_first_and_chinese():
 
 # ---- text that belongs to plugins: keys derived from the code ------------------------------------------------
 
-PAGE_CONFIGS = (TrainConfig, LandscapeConfig, ToyConfig)  # configs that pages show as widgets, besides plugins'
+PAGE_CONFIGS = (TrainConfig, LandscapeConfig, ToyConfig,  # configs that pages show as widgets, besides plugins'
+                *(automl.get(name).Config for name in automl.available()))  # the AutoML methods' (checked ranges)
 EXPLAINED = (LandscapeConfig, ToyConfig)                    # classes besides plugins that pages show in code.explain
 DERIVED = ("title.", "doc.", "field.", "option.")          # the prefixes of derived keys
 

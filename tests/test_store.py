@@ -276,3 +276,23 @@ def test_processes_that_open_a_new_store_at_the_same_moment_all_succeed(tmp_path
     results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
     assert all(code == 0 and out.strip() == "0" for out, _, code in results), [err for _, err, _ in results]
     assert Store(tmp_path / "home").path.exists()
+
+
+def test_a_schema_1_store_gains_the_kind_and_result_columns_and_its_runs_are_meta_runs(tmp_path):
+    store = Store(tmp_path)
+    rid = store.create_run(SMALL.to_dict())
+    conn = sqlite3.connect(store.path)  # what a schema-1 file looks like: neither column, user_version 1
+    conn.execute("ALTER TABLE runs DROP COLUMN kind")
+    conn.execute("ALTER TABLE runs DROP COLUMN result")
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+    store._local.conn.close()
+    reopened = Store(tmp_path)
+    record = reopened.get(rid)
+    assert (record.kind, record.result) == ("meta", None)
+    assert record.run_config() == SMALL
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    with pytest.raises(StoreError, match="kind"):
+        reopened.update(rid, kind="automl")

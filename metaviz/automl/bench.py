@@ -16,7 +16,7 @@ import numpy as np
 
 from metaviz import automl
 from metaviz.automl.search import AutoMLConfig, AutoMLRun, ResultEvent, search
-from metaviz.automl.space import all_architectures, describe, one_hot
+from metaviz.automl.space import all_architectures, describe
 
 HYPER_STEPS = 40      # inner steps of one training run for the hyperparameter methods
 HYPER_RUNS = 30       # training runs' worth of compute each hyperparameter method gets: 1200 inner steps
@@ -31,7 +31,11 @@ SETUPS = {  # method -> (config fields, outer steps): equal compute within each 
     "darts": ({"retrain_steps": NAS_TRAIN}, NAS_SEARCH),
     "darts_2nd": ({"retrain_steps": NAS_TRAIN, "second_order": True}, NAS_SEARCH),
     "random_nas": ({"train_steps": NAS_TRAIN}, (NAS_SEARCH + NAS_TRAIN) // NAS_TRAIN),
+    # the conv space (digits only): conv 3x3, conv 5x5, max pooling, skip, zero on the 8x8 images, 8 channels
+    "darts_conv": ({"retrain_steps": NAS_TRAIN, "space": "conv", "width": 8}, NAS_SEARCH),
+    "random_nas_conv": ({"train_steps": NAS_TRAIN, "space": "conv", "width": 8}, (NAS_SEARCH + NAS_TRAIN) // NAS_TRAIN),
 }
+IMAGES_ONLY = ("darts_conv", "random_nas_conv")  # setups that need image inputs
 TASKS = ("sinusoid", "digits")
 
 
@@ -53,7 +57,7 @@ class Row:
 
 def run_one(task: str, method: str, seed: int) -> Row:
     fields, steps = SETUPS[method]
-    name = "darts" if method == "darts_2nd" else method
+    name = {"darts_2nd": "darts", "darts_conv": "darts", "random_nas_conv": "random_nas"}.get(method, method)
     config = AutoMLConfig(task, name, automl.get(name).Config(**fields), steps, seed)
     start = time.process_time()
     run = AutoMLRun(config)
@@ -68,14 +72,14 @@ def census(task: str, seed: int) -> Row:
     run = AutoMLRun(AutoMLConfig(task, "random_nas", automl.get("random_nas").Config(train_steps=NAS_TRAIN), 1,
                                  seed))
     net, scores = run.method.net, []
-    for choice in all_architectures(run.method.config.nodes):
+    for choice in all_architectures(run.method.config.nodes, net.ops):
         params = net.train_discrete(choice, NAS_TRAIN, run.method.config.train_lr)
-        weights = one_hot(choice)
+        weights = net.one_hot(choice)
         scores.append((net.score(params, weights, "val")[0], *net.score(params, weights, "test"), choice))
     best = min(scores, key=lambda s: s[0])
     test = np.array([s[1] for s in scores])
     return Row(task, "all_cells", seed, NAS_TRAIN * len(scores), best[0], best[1], best[2],
-               {"cell": describe(best[3], run.method.config.nodes), "test_loss_median": float(np.median(test)),
+               {"cell": describe(best[3], run.method.config.nodes, net.ops), "test_loss_median": float(np.median(test)),
                 "test_loss_best": float(test.min()),
                 "test_by_cell": {str(s[3]): round(s[1], 5) for s in scores}},
                time.process_time() - start)
@@ -91,6 +95,8 @@ def bench_automl(budget_s: float, tasks: tuple[str, ...] | None = None, methods:
         seed_start = time.process_time()
         for task in tasks:
             for method in methods:
+                if method in IMAGES_ONLY and task != "digits":
+                    continue
                 rows.append(run_one(task, method, seed))
                 progress(f"{task} {method} seed {seed}: test loss {rows[-1].test_loss:.4f} "
                          f"({rows[-1].seconds:.1f} CPU s)")

@@ -33,6 +33,7 @@ class Problem:
     val_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
+    image_shape: tuple[int, ...] | None = None  # [C, H, W] of the flat inputs when they are images (digits)
 
     @property
     def in_dim(self) -> int:
@@ -75,4 +76,4 @@ def make_problem(task: str, seed: int = 0, dtype: torch.dtype = torch.float32) -
         return t.to(dtype) if t.is_floating_point() else t
 
     return Problem(task, cls.kind, cast(episode.support_x), cast(episode.support_y), cast(qx[val]), cast(qy[val]),
-                   cast(qx[test]), cast(qy[test]))
+                   cast(qx[test]), cast(qy[test]), getattr(cls, "image_shape", None))

@@ -1,11 +1,13 @@
-"""The DARTS search space: a small cell of mixed operations on vectors (Liu, Simonyan and Yang 2019).
+"""The DARTS search spaces: a small cell of mixed operations (Liu, Simonyan and Yang 2019).
 
     h_0 = stem(x)                                   (linear, in_dim -> width)
     h_j = sum_{i<j} sum_o softmax(alpha_{ij})_o * o(h_i)    for the cell's nodes j = 1..N
     y   = head(h_N)                                 (linear, width -> out_dim)
 
-Each edge (i, j) mixes the candidate operations OPS; ``weights`` [E, len(OPS)] are the softmax of the architecture
-parameters alpha. A one-hot ``weights`` is a discrete architecture, so the same network trains the derived cell.
+Each edge (i, j) mixes the candidate operations of a space; ``weights`` [E, K] are the softmax of the architecture
+parameters alpha (K operations). A one-hot ``weights`` is a discrete architecture, so the same network trains the
+derived cell. Two spaces (:data:`SPACES`): "vector" (:data:`OPS` on vectors, here) and "conv" (conv 3x3, conv 5x5,
+max pooling, skip and zero on 8x8 images: :mod:`metaviz.automl.conv_space`). Operation 0 is "zero" in each.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import itertools
 import torch
 from torch import nn
 
+from metaviz.automl.cell import edges, run_cell
+from metaviz.automl.conv_space import CONV_OPS, ConvCell
+
+__all__ = ["OPS", "SPACES", "Cell", "Supernet", "all_architectures", "derive", "describe", "edges", "one_hot"]
+
 OPS = ("zero", "skip", "linear", "mlp", "tanh")
-
-
-def edges(nodes: int) -> list[tuple[int, int]]:
-    """(from, to) for every edge of a cell with ``nodes`` intermediate nodes, in order."""
-    return [(i, j) for j in range(1, nodes + 1) for i in range(j)]
+SPACES = {"vector": OPS, "conv": CONV_OPS}  # space -> its operations
 
 
 class Op(nn.Module):
@@ -58,17 +61,12 @@ class Cell(nn.Module):
         self.nodes = nodes
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        states = [self.stem(x)]
-        for j in range(1, self.nodes + 1):
-            states.append(sum(sum(w * op(states[i]) for w, op in zip(weights[e], self.mixed[e]) if w.requires_grad
-                                  or float(w) != 0.0)
-                              for e, (i, jj) in enumerate(self.edges) if jj == j))
-        return self.head(states[-1])
+        return self.head(run_cell(self.stem(x), weights, self.mixed, self.nodes))
 
 
-def one_hot(choice: tuple[int, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Weights [E, len(OPS)] of a discrete architecture: edge e uses OPS[choice[e]]."""
-    out = torch.zeros(len(choice), len(OPS), dtype=dtype)
+def one_hot(choice: tuple[int, ...], dtype: torch.dtype = torch.float32, n_ops: int = len(OPS)) -> torch.Tensor:
+    """Weights [E, n_ops] of a discrete architecture: edge e uses operation choice[e]."""
+    out = torch.zeros(len(choice), n_ops, dtype=dtype)
     out[torch.arange(len(choice)), torch.tensor(choice)] = 1.0
     return out
 
@@ -76,31 +74,41 @@ def one_hot(choice: tuple[int, ...], dtype: torch.dtype = torch.float32) -> torc
 def derive(alpha: torch.Tensor) -> tuple[int, ...]:
     """The discrete cell DARTS keeps: on each edge the strongest operation other than zero (Liu et al. 2019, 2.4)."""
     masked = alpha.detach().clone()
-    masked[:, OPS.index("zero")] = -torch.inf
+    masked[:, 0] = -torch.inf  # "zero" in every space
     return tuple(int(i) for i in masked.argmax(-1))
 
 
-def all_architectures(nodes: int) -> list[tuple[int, ...]]:
-    """Every discrete cell without zero edges: (len(OPS) - 1) ** E of them."""
-    usable = [i for i, k in enumerate(OPS) if k != "zero"]
+def all_architectures(nodes: int, ops: tuple[str, ...] = OPS) -> list[tuple[int, ...]]:
+    """Every discrete cell without zero edges: (len(ops) - 1) ** E of them."""
+    usable = [i for i, k in enumerate(ops) if k != "zero"]
     return list(itertools.product(usable, repeat=len(edges(nodes))))
 
 
-def describe(choice: tuple[int, ...], nodes: int) -> list[str]:
-    return [f"{i}->{j}: {OPS[k]}" for (i, j), k in zip(edges(nodes), choice)]
+def describe(choice: tuple[int, ...], nodes: int, ops: tuple[str, ...] = OPS) -> list[str]:
+    return [f"{i}->{j}: {ops[k]}" for (i, j), k in zip(edges(nodes), choice)]
 
 
 class Supernet:
-    """A :class:`Cell` on one problem with its parameters as a dict (``torch.func.functional_call``)."""
+    """The cell of a space on one problem with its parameters as a dict (``torch.func.functional_call``)."""
 
-    def __init__(self, problem, width: int, nodes: int, seed: int, dtype: torch.dtype = torch.float32):
+    def __init__(self, problem, width: int, nodes: int, seed: int, dtype: torch.dtype = torch.float32,
+                 space: str = "vector"):
         from metaviz.functional import init_params
 
-        self.problem, self.nodes = problem, nodes
+        if space not in SPACES:
+            raise ValueError(f"unknown search space {space!r}; one of {sorted(SPACES)}")
+        if space == "conv" and problem.image_shape is None:
+            raise ValueError(f"the conv search space needs image inputs (digits), not {problem.task}")
+        self.problem, self.nodes, self.space, self.ops = problem, nodes, space, SPACES[space]
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.cell = Cell(problem.in_dim, problem.out_dim, width, nodes).to(dtype)
+            cell = (Cell(problem.in_dim, problem.out_dim, width, nodes) if space == "vector"
+                    else ConvCell(problem.image_shape, problem.out_dim, width, nodes))
+            self.cell = cell.to(dtype)
         self.init = init_params(self.cell)
+
+    def one_hot(self, choice: tuple[int, ...]) -> torch.Tensor:
+        return one_hot(choice, next(iter(self.init.values())).dtype, len(self.ops))
 
     def loss(self, params: dict, weights: torch.Tensor, split: str) -> torch.Tensor:
         from torch.func import functional_call
@@ -118,7 +126,7 @@ class Supernet:
 
     def train_discrete(self, choice: tuple[int, ...], steps: int, lr: float) -> dict:
         """Train the cell ``choice`` from the fixed initialisation with Adam on the training split."""
-        weights = one_hot(choice, next(iter(self.init.values())).dtype)
+        weights = self.one_hot(choice)
         params = {k: v.detach().clone().requires_grad_(True) for k, v in self.init.items()}
         optimizer = torch.optim.Adam(params.values(), lr=lr)
         for _ in range(steps):
@@ -130,5 +138,5 @@ class Supernet:
     def retrain_and_score(self, choice: tuple[int, ...], steps: int, lr: float) -> tuple[float, float, float | None]:
         """Train the cell ``choice`` from scratch; (validation loss, test loss, test accuracy or None)."""
         params = self.train_discrete(choice, steps, lr)
-        weights = one_hot(choice, next(iter(self.init.values())).dtype)
+        weights = self.one_hot(choice)
         return self.score(params, weights, "val")[0], *self.score(params, weights, "test")

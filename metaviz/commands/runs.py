@@ -1,6 +1,6 @@
 """``python -m metaviz runs``: list, show, delete, export and import stored runs.
 
-    python -m metaviz runs [--json] [--task T] [--learner L] [--status S]
+    python -m metaviz runs [--json] [--task T] [--learner L] [--status S] [--kind meta|automl]
     python -m metaviz runs show RUN_ID [--json]
     python -m metaviz runs delete RUN_ID [--force]
     python -m metaviz runs export RUN_ID DIR_OR_ZIP [--torch-weights]
@@ -29,7 +29,7 @@ def _headline(final: dict[str, float]) -> str:
 
 
 def list_runs(store, args) -> int:
-    records = store.runs(task=args.task, learner=args.learner, status=args.status)
+    records = store.runs(task=args.task, learner=args.learner, status=args.status, kind=args.kind)
     if args.json:
         out = []
         for r in records:
@@ -40,6 +40,7 @@ def list_runs(store, args) -> int:
         return 0
     if not records:
         print(f"no runs in {store.home}" + (" matching the filters" if args.task or args.learner or args.status
+                                             or args.kind
                                              else "; start one with python -m metaviz train"))
         return 0
     rows = [("id", "status", "learner", "task", "steps", "result", "wall", "created", "name")]
@@ -59,15 +60,20 @@ def show(store, args) -> int:
     if args.json:
         print(json.dumps(record.to_json() | {"final": final, "checkpoints": checkpoints}, indent=2))
         return 0
+    unit = "outer steps of an AutoML search" if record.kind == "automl" else "meta-iterations"
     print(f"run {record.id} {record.name!r}: {record.learner} on {record.task}, seed {record.seed}")
     print(f"  status      {record.status}" + (f": {record.message}" if record.message else ""))
-    print(f"  progress    {record.step}/{record.n_steps} meta-iterations, {record.wall_time:.1f} s of training")
+    print(f"  progress    {record.step}/{record.n_steps} {unit}, {record.wall_time:.1f} s of training")
     print(f"  device      {record.device}; peak memory {_size(record.peak_rss)} resident"
           + (f", {_size(record.peak_device)} on the GPU" if record.peak_device else ""))
     print(f"  code        metaviz {record.version}" + (f", commit {record.git_commit}" if record.git_commit else ""))
     print(f"  checkpoints {', '.join(map(str, checkpoints)) or 'none'}")
+    chosen = {f"{who} chose": c for who, c in (record.result or {}).items() if c is not None}
+    width = max([22, *(len(k) + 2 for k in [*final, *chosen])])
     for key, value in final.items():
-        print(f"  {key:<22}{value:.6g}")
+        print(f"  {key:<{width}}{value:.6g}")
+    for key, value in chosen.items():
+        print(f"  {key:<{width}}{json.dumps(value['hyperparameters'])}")
     return 0
 
 
@@ -118,7 +124,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                       "~/.local/share/metaviz)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--task", help="only runs of this task family")
-    parser.add_argument("--learner", help="only runs of this meta-learner")
+    parser.add_argument("--learner", help="only runs of this meta-learner (or AutoML method)")
+    parser.add_argument("--kind", choices=["meta", "automl"], help="only meta-training runs, or AutoML searches")
     parser.add_argument("--status", help="only runs with this status (running, paused, stopped, done, diverged, "
                                          "error, interrupted)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")

@@ -12,7 +12,8 @@ from plotly.subplots import make_subplots
 from metaviz.automl.space import OPS, edges
 from metaviz.figures.theme import GRID, PALETTE, axis, layout
 
-OP_COLORS = dict(zip(OPS, ("#adb5bd", "#4c6ef5", "#2b8a3e", "#e8590c", "#ae3ec9")))
+OP_COLORS = dict(zip(OPS, ("#adb5bd", "#4c6ef5", "#2b8a3e", "#e8590c", "#ae3ec9"))) | {  # every space's operations
+    "conv3": "#1098ad", "conv5": "#d6336c", "pool": "#f59f00"}
 
 
 def hyperparameter_figure(steps: Sequence[int], lr: np.ndarray | None, wd: np.ndarray | None,
@@ -42,20 +43,21 @@ def search_figure(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], text: Map
                                               xaxis=axis(text["x"]), yaxis=axis(text["y"], type="log")))
 
 
-def alpha_figure(alpha: np.ndarray, nodes: int, text: Mapping[str, str], uirevision: str = "automl-a") -> go.Figure:
-    """softmax(alpha) [E, len(OPS)]: one stacked bar per edge, one colour per operation."""
+def alpha_figure(alpha: np.ndarray, nodes: int, text: Mapping[str, str], uirevision: str = "automl-a",
+                 ops: Sequence[str] = OPS) -> go.Figure:
+    """softmax(alpha) [E, len(ops)]: one stacked bar per edge, one colour per operation."""
     names = [f"{i}→{j}" for i, j in edges(nodes)]
     data = [dict(type="bar", x=names, y=alpha[:, k].tolist(), name=op, marker=dict(color=OP_COLORS[op]))
-            for k, op in enumerate(OPS)]
+            for k, op in enumerate(ops)]
     return go.Figure(data=data, layout=layout(title=text["title"], uirevision=uirevision, barmode="stack",
                                               xaxis=axis(text["x"]), yaxis=axis(text["y"], range=[0, 1])))
 
 
-def cell_figure(choice: Sequence[int], nodes: int, text: Mapping[str, str]) -> go.Figure:
+def cell_figure(choice: Sequence[int], nodes: int, text: Mapping[str, str], ops: Sequence[str] = OPS) -> go.Figure:
     """The derived cell: nodes 0..N on a line, each edge an arc labelled with its operation."""
     data, annotations = [], []
     for e, (i, j) in enumerate(edges(nodes)):
-        op = OPS[choice[e]]
+        op = ops[choice[e]]
         t = np.linspace(0, 1, 30)
         height = 0.35 * (j - i) * (1 if e % 2 == 0 else -1)
         x, y = i + (j - i) * t, height * np.sin(np.pi * t)

@@ -18,7 +18,7 @@ import torch
 
 from metaviz.automl.hyper import Network
 from metaviz.automl.problem import Problem
-from metaviz.config import Config
+from metaviz.config import Config, param
 
 KINDS = ("hyperparameters", "architecture")
 LR_RANGE = (1e-3, 1.0)    # what random and grid search draw from, and where learned rates are kept
@@ -42,6 +42,23 @@ class Result:
     test_loss: float
     test_accuracy: float | None
     retrain_steps: int  # inner steps spent training the final choice (not in the search's compute)
+
+    def to_dict(self) -> dict:
+        """Plain JSON (the run store's ``result``, exports); a non-finite loss becomes None."""
+        def finite(x):
+            return None if x is None or not math.isfinite(x) else float(x)
+
+        return {"hyperparameters": self.hyperparameters, "val_loss": finite(self.val_loss),
+                "test_loss": finite(self.test_loss), "test_accuracy": finite(self.test_accuracy),
+                "retrain_steps": int(self.retrain_steps)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Result:
+        def number(x):
+            return math.inf if x is None else float(x)
+
+        return cls(dict(d["hyperparameters"]), number(d["val_loss"]), number(d["test_loss"]),
+                   None if d.get("test_accuracy") is None else float(d["test_accuracy"]), int(d["retrain_steps"]))
 
 
 class SearchMethod(ABC):
@@ -77,10 +94,10 @@ class SearchMethod(ABC):
 
 @dataclass(frozen=True)
 class TrialConfig(Config):
-    inner_steps: int = 40     # each trial trains this many steps from the same initialisation
-    trials: int = 16
-    hidden: int = 40
-    layers: int = 2
+    inner_steps: int = param(40, "Inner steps", min=1, max=100_000)  # each trial, from the same initialisation
+    trials: int = param(16, "Trials", min=1, max=100_000)
+    hidden: int = param(40, "Hidden units", min=1, max=1024)
+    layers: int = param(2, "Hidden layers", min=0, max=8)
 
 
 class TrialSearch(SearchMethod):

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import torch
 
 from metaviz.automl.methods.base import Result, SearchMethod, StepReport
-from metaviz.automl.space import OPS, Supernet, derive, describe, edges
-from metaviz.config import Config
+from metaviz.automl.space import SPACES, Supernet, derive, describe, edges
+from metaviz.config import Config, param
 
 
 def _grad(loss: torch.Tensor, tensors: list[torch.Tensor], create_graph: bool = False) -> list[torch.Tensor]:
@@ -31,7 +31,7 @@ def _grad(loss: torch.Tensor, tensors: list[torch.Tensor], create_graph: bool = 
 
 def architecture_gradient(net: Supernet, params: dict, alpha: torch.Tensor, xi: float, second_order: bool,
                           eps_scale: float = 0.01) -> torch.Tensor:
-    """DARTS's gradient of the validation loss with respect to alpha [E, len(OPS)] (equations 6 to 8); the
+    """DARTS's gradient of the validation loss with respect to alpha [E, K] (equations 6 to 8); the
     finite-difference step is eps = eps_scale / |grad_w' L_val| (the paper's 0.01 by default)."""
     keys = list(params)
     w = {k: v.detach().requires_grad_(True) for k, v in params.items()}
@@ -61,13 +61,14 @@ def exact_unrolled_gradient(net: Supernet, params: dict, alpha: torch.Tensor, xi
 @dataclass(frozen=True)
 class DartsConfig(Config):
     second_order: bool = False
-    weight_lr: float = 0.05       # SGD with momentum on the weights; xi of the second-order step
-    alpha_lr: float = 0.03        # Adam on alpha
-    weight_steps: int = 1         # weight steps per architecture step
-    retrain_steps: int = 300      # Adam steps training the derived cell from scratch
-    retrain_lr: float = 0.01
-    width: int = 16
-    nodes: int = 2
+    weight_lr: float = param(0.05, "Weight learning rate", min=1e-6, max=10.0)  # SGD, momentum; xi of 2nd order
+    alpha_lr: float = param(0.03, "Architecture learning rate", min=1e-6, max=10.0)  # Adam on alpha
+    weight_steps: int = param(1, "Weight steps per outer step", min=1, max=1000)
+    retrain_steps: int = param(300, "Retrain steps", min=1, max=100_000)  # Adam, the derived cell from scratch
+    retrain_lr: float = param(0.01, "Retrain learning rate", min=1e-6, max=10.0)
+    width: int = param(16, "Width (units or channels)", min=1, max=256)
+    nodes: int = param(2, "Nodes of the cell", min=1, max=4)
+    space: str = param("vector", "Search space", options=tuple(SPACES))  # "conv" for images (digits)
 
 
 class Darts(SearchMethod):
@@ -79,9 +80,9 @@ class Darts(SearchMethod):
 
     def __init__(self, config: DartsConfig, problem, seed: int, dtype: torch.dtype = torch.float32):
         super().__init__(config, problem, seed)
-        self.net = Supernet(problem, config.width, config.nodes, seed, dtype)
+        self.net = Supernet(problem, config.width, config.nodes, seed, dtype, config.space)
         self.params = {k: v.detach().clone().requires_grad_(True) for k, v in self.net.init.items()}
-        self.alpha = torch.zeros(len(edges(config.nodes)), len(OPS), dtype=dtype, requires_grad=True)
+        self.alpha = torch.zeros(len(edges(config.nodes)), len(self.net.ops), dtype=dtype, requires_grad=True)
         self.weight_optimizer = torch.optim.SGD(self.params.values(), lr=config.weight_lr, momentum=0.9)
         self.alpha_optimizer = torch.optim.Adam([self.alpha], lr=config.alpha_lr, betas=(0.5, 0.999))
 
@@ -102,11 +103,12 @@ class Darts(SearchMethod):
             torch.nn.utils.clip_grad_norm_(self.params.values(), 5.0)
             self.weight_optimizer.step()
         val_loss, accuracy = self.net.score(self.params, weights, "val")
-        return StepReport(c.weight_steps, val_loss, accuracy, {"alpha": weights.numpy().copy()})  # [E, len(OPS)]
+        return StepReport(c.weight_steps, val_loss, accuracy, {"alpha": weights.numpy().copy()})  # [E, K]
 
     def result(self) -> Result:
         choice = derive(self.alpha)
         val_loss, test_loss, test_accuracy = self.net.retrain_and_score(choice, self.config.retrain_steps,
                                                                         self.config.retrain_lr)
-        return Result({"cell": describe(choice, self.config.nodes), "choice": list(choice)}, val_loss, test_loss,
+        return Result({"cell": describe(choice, self.config.nodes, self.net.ops), "choice": list(choice)}, val_loss,
+                      test_loss,
                       test_accuracy, self.config.retrain_steps)

@@ -21,7 +21,7 @@ import torch
 
 from metaviz.automl.hyper import Network, unroll
 from metaviz.automl.methods.base import WD_RANGE, Result, SearchMethod, StepReport
-from metaviz.config import Config
+from metaviz.config import Config, param
 from metaviz.functional import Params, flatten
 
 
@@ -49,13 +49,13 @@ def implicit_hypergradient(train_loss: Callable[[Params, torch.Tensor], torch.Te
 
 @dataclass(frozen=True)
 class ImplicitConfig(Config):
-    inner_lr: float = 0.03
-    steps_per_outer: int = 10   # warm-started SGD steps between hypergradients
-    neumann_steps: int = 10
-    init_wd: float = 1e-3
-    outer_lr: float = 0.05      # Adam on the log weight decays
-    hidden: int = 40
-    layers: int = 2
+    inner_lr: float = param(0.03, "Inner learning rate", min=1e-6, max=10.0)
+    steps_per_outer: int = param(10, "SGD steps between hypergradients", min=1, max=10_000)  # warm-started
+    neumann_steps: int = param(10, "Neumann terms", min=0, max=1000)
+    init_wd: float = param(1e-3, "Initial weight decay", min=1e-8, max=1.0)
+    outer_lr: float = param(0.05, "Outer learning rate", min=1e-6, max=10.0)  # Adam on the log weight decays
+    hidden: int = param(40, "Hidden units", min=1, max=1024)
+    layers: int = param(2, "Hidden layers", min=0, max=8)
 
 
 class ImplicitHypergradient(SearchMethod):

@@ -24,19 +24,19 @@ import torch
 
 from metaviz.automl.hyper import Network
 from metaviz.automl.methods.base import LR_RANGE, WD_RANGE, Result, SearchMethod, StepReport
-from metaviz.config import Config
+from metaviz.config import Config, param
 
 
 @dataclass(frozen=True)
 class UnrolledConfig(Config):
-    inner_steps: int = 40
-    init_lr: float = 0.03
-    init_wd: float = 1e-3
-    outer_lr: float = 0.1      # Adam on the log hyperparameters
+    inner_steps: int = param(40, "Inner steps", min=1, max=1000)  # memory grows with them: unrolled
+    init_lr: float = param(0.03, "Initial learning rate", min=1e-6, max=10.0)
+    init_wd: float = param(1e-3, "Initial weight decay", min=1e-8, max=1.0)
+    outer_lr: float = param(0.1, "Outer learning rate", min=1e-6, max=10.0)  # Adam on the log hyperparameters
     per_step: bool = True      # a learning rate per step (else one per layer for all steps)
     learn_wd: bool = True
-    hidden: int = 40
-    layers: int = 2
+    hidden: int = param(40, "Hidden units", min=1, max=1024)
+    layers: int = param(2, "Hidden layers", min=0, max=8)
 
 
 class UnrolledHypergradient(SearchMethod):
