@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +88,26 @@ def evaluation_order(resolution: int) -> list[np.ndarray]:
     return order
 
 
+def refine(at_coords: Callable[[np.ndarray], np.ndarray], axis: np.ndarray,
+           batch: int) -> Iterator[tuple[int, np.ndarray | None]]:
+    """The grid L(a_i, b_j) over ``axis`` [R] on both directions, level by level: ``at_coords(coords [M, 2])
+    -> [M]`` is called on ``batch`` new points at a time. Yields (points done, the finest complete level's
+    grid [n, n] or None) after every batch."""
+    r = len(axis)
+    b_grid, a_grid = np.meshgrid(axis, axis, indexing="ij")       # rows over b, columns over a
+    coords = np.stack([a_grid.ravel(), b_grid.ravel()], 1)        # [R*R, 2]
+    loss = np.full(r * r, np.nan)
+    done, grid = 0, None
+    for stride, new in zip(strides(r), evaluation_order(r)):
+        for first in range(0, len(new), batch):
+            rows = new[first:first + batch]
+            loss[rows] = at_coords(coords[rows])
+            done += len(rows)
+            if first + batch >= len(new):  # the level is complete: it becomes the picture
+                grid = loss.reshape(r, r)[::stride, ::stride].copy()
+            yield done, grid
+
+
 def landscape_stream(config: RunConfig, trajectory: Trajectory, lconfig: LandscapeConfig = DEFAULT,
                      step: int | None = None, device: torch.device | str | None = None,
                      batch: int | None = None) -> Iterator[Partial]:
@@ -99,25 +119,15 @@ def landscape_stream(config: RunConfig, trajectory: Trajectory, lconfig: Landsca
     ev = Evaluator(config, lconfig, device)
     plane = make_plane(ev.learner, trajectory, step, lconfig)
     axis = grid_axes(plane, trajectory, ev.learner, lconfig)
-    r = len(axis)
-    b_grid, a_grid = np.meshgrid(axis, axis, indexing="ij")       # rows over b, columns over a
-    coords = np.stack([a_grid.ravel(), b_grid.ravel()], 1)        # [R*R, 2]
-    loss = np.full(r * r, np.nan)
     batch = batch or (ev.chunk if ev.strategy == "vmap" else LOOP_BATCH)
-    sizes, order = levels(r), evaluation_order(r)
-    done, shown = 0, None
-    for size, stride, new in zip(sizes, strides(r), order):
-        for first in range(0, len(new), batch):
-            rows = new[first:first + batch]
-            loss[rows] = ev.at_coords(plane, coords[rows])
-            done += len(rows)
-            if first + batch >= len(new):  # the level is complete: it becomes the picture
-                if ev.device.type == "cuda":
-                    torch.cuda.synchronize(ev.device)
-                grid = loss.reshape(r, r)[::stride, ::stride].copy()
-                level_config = dataclasses.replace(lconfig, resolution=size)
-                mid = size // 2
-                shown = Landscape(plane, axis[::stride].copy(), axis[::stride].copy(), grid, float(grid[mid, mid]),
-                                  describe(config, level_config), level_config, config,
-                                  time.perf_counter() - start, str(ev.device))
-            yield Partial(shown, done, r * r, sizes)
+    sizes, shown, r = levels(len(axis)), None, len(axis)
+    for done, grid in refine(lambda coords: ev.at_coords(plane, coords), axis, batch):
+        if grid is not None and (shown is None or len(grid) != len(shown.a)):
+            if ev.device.type == "cuda":
+                torch.cuda.synchronize(ev.device)
+            stride, mid = (r - 1) // (len(grid) - 1), len(grid) // 2
+            level_config = dataclasses.replace(lconfig, resolution=len(grid))
+            shown = Landscape(plane, axis[::stride].copy(), axis[::stride].copy(), grid, float(grid[mid, mid]),
+                              describe(config, level_config), level_config, config,
+                              time.perf_counter() - start, str(ev.device))
+        yield Partial(shown, done, r * r, sizes)

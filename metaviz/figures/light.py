@@ -164,3 +164,20 @@ def line_chart(lines: list[Line], title: str = "", x_title: str = "", y_title: s
     out += svg + labels
     out.append(f'</div></div><div style="text-align:center;padding-bottom:2px">{escape(x_title)}</div></div>')
     return "".join(out)
+
+
+def empty_chart(title: str, message: str, height: int = 220) -> str:
+    """A drawn empty state, for a view with nothing to show yet: a faint axes box with a dashed sketch of a
+    falling curve (a drawing, not data) and ``message`` across it. One ``<div>``; words escaped."""
+    sketch = " ".join(f"{SCALE * u:.0f},{SCALE * (0.12 + 0.7 * math.exp(-4 * u)):.0f}"
+                      for u in np.linspace(0.04, 0.96, 24))
+    return (f'<div class="mv-light-chart mv-empty" role="img" aria-label="{escape(title)}" style="display:flex;'
+            f'flex-direction:column;height:{height}px;font-size:13px;opacity:0.85">'
+            f'<div style="font-size:15px;padding:4px 0 2px 8px">{escape(title)}</div>'
+            '<div style="flex:1;position:relative;margin:6px 16px 12px 40px;border-left:1px solid currentColor;'
+            'border-bottom:1px solid currentColor;border-color:rgba(128,128,128,0.6)">'
+            f'<svg viewBox="0 0 {SCALE} {SCALE}" preserveAspectRatio="none" width="100%" height="100%" '
+            'style="position:absolute;inset:0">'
+            f'<polyline points="{sketch}" fill="none" {_stroke("currentColor", "dash", opacity=0.35)}/></svg>'
+            '<div style="position:absolute;inset:0;display:flex;align-items:center;justify-content:center;'
+            f'text-align:center;padding:0 12%">{escape(message)}</div></div></div>')
