@@ -1,0 +1,65 @@
+"""Shipped meta-training trajectories: the short runs some pages meta-train when they open, trained once.
+
+The Loss Landscape page draws MAML on sine waves when the session has no run of its own; meta-training it (150
+meta-iterations, a checkpoint every 10) cost a first visit seconds before its first figure. ``scripts/
+train_demo_zoo.py`` trains the same run with the same code and stores its checkpoints in
+``metaviz/zoo/demo/<name>.safetensors``; :func:`cached` returns them when the stored ``RunConfig`` is the one asked
+for, and trains otherwise (a different seed, or no file). A test retrains the shipped run and compares.
+
+Format: safetensors (never a pickle), one float32 tensor per parameter and checkpoint named
+``"<step>/<parameter>"``; the header's metadata holds the ``RunConfig`` as JSON and the format name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import safetensors
+import safetensors.numpy
+
+from metaviz.train import RunConfig
+
+DEMO_DIR = Path(__file__).resolve().parent / "zoo" / "demo"
+FORMAT = "metaviz-trajectory-1"
+Trajectory = tuple[tuple[int, dict[str, np.ndarray]], ...]
+
+
+def save(path: Path, config: RunConfig, trajectory: Trajectory) -> Path:
+    tensors = {f"{step}/{name}": np.ascontiguousarray(value, np.float32)
+               for step, params in trajectory for name, value in params.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(safetensors.numpy.save(tensors, metadata={"format": FORMAT,
+                                                               "config": json.dumps(config.to_dict())}))
+    return path
+
+
+def load(path: Path) -> tuple[RunConfig, Trajectory]:
+    """(config, trajectory) from ``path``; a clear error naming the file when it is not one of ours."""
+    data = path.read_bytes()
+    try:
+        with safetensors.safe_open(str(path), "numpy") as f:
+            metadata = f.metadata() or {}
+        if metadata.get("format") != FORMAT:
+            raise ValueError(f"format {metadata.get('format')!r}, not {FORMAT!r}")
+        config = RunConfig.from_dict(json.loads(metadata["config"]))
+        tensors = safetensors.numpy.load(data)
+    except (ValueError, KeyError, OSError, safetensors.SafetensorError) as error:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{path}: not a metaviz trajectory ({error})") from error
+    steps: dict[int, dict[str, np.ndarray]] = {}
+    for key, value in tensors.items():
+        step, _, name = key.partition("/")
+        steps.setdefault(int(step), {})[name] = value
+    return config, tuple((s, steps[s]) for s in sorted(steps))
+
+
+def cached(name: str, config: RunConfig, train: Callable[[], Trajectory]) -> Trajectory:
+    """The shipped trajectory ``name`` if it was trained with ``config``, else ``train()``."""
+    path = DEMO_DIR / f"{name}.safetensors"
+    if path.exists():
+        stored, trajectory = load(path)
+        if stored == config:
+            return trajectory
+    return train()

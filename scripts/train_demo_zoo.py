@@ -1,0 +1,37 @@
+"""Train the short runs that pages would otherwise meta-train when they open, and ship their trajectories.
+
+    python scripts/train_demo_zoo.py            # writes metaviz/zoo/demo/*.safetensors
+
+* ``landscape-sine-maml-150-every-10``: the Loss Landscape page's run when the session has none
+  (``metaviz.analysis.landscape.default_run``: MAML on sine waves, 150 meta-iterations, a checkpoint every 10).
+
+Each is trained by the same function the page calls, with torch on one thread; ``metaviz.trajectories.cached``
+uses the file only when its stored ``RunConfig`` equals the one the page asks for.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from metaviz import trajectories  # noqa: E402
+from metaviz.analysis.landscape import default_run_config, train_trajectory  # noqa: E402
+
+
+def main() -> int:
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    config = default_run_config(seed=0, n_steps=150)
+    path = trajectories.save(trajectories.DEMO_DIR / "landscape-sine-maml-150-every-10.safetensors", config,
+                             train_trajectory(config, every=10))
+    print(f"{path}: {path.stat().st_size / 1024:.0f} KiB in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Shipped demo trajectories: the file round-trips, the page's run loads from it, and it is the run the page would
+train (retrained here and compared), so shipping it changes the first figure's speed, not its content."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from metaviz import trajectories
+from metaviz.analysis.landscape import default_run, default_run_config, train_trajectory
+
+LANDSCAPE = trajectories.DEMO_DIR / "landscape-sine-maml-150-every-10.safetensors"
+
+
+def test_save_load_round_trip_and_bad_files(tmp_path):
+    config = default_run_config(seed=3, n_steps=4)
+    trajectory = ((0, {"w": np.arange(6, dtype=np.float32).reshape(2, 3)}), (2, {"w": np.ones((2, 3), np.float32)}))
+    path = trajectories.save(tmp_path / "t.safetensors", config, trajectory)
+    loaded_config, loaded = trajectories.load(path)
+    assert loaded_config == config and [s for s, _ in loaded] == [0, 2]
+    np.testing.assert_array_equal(loaded[0][1]["w"], trajectory[0][1]["w"])
+    (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ValueError, match="bad.safetensors: not a metaviz trajectory"):
+        trajectories.load(tmp_path / "bad.safetensors")
+
+
+def test_cached_uses_the_file_only_for_its_own_config(tmp_path, monkeypatch):
+    config = default_run_config(seed=0, n_steps=4)
+    trajectories.save(tmp_path / "x.safetensors", config, ((0, {"w": np.zeros(2, np.float32)}),))
+    monkeypatch.setattr(trajectories, "DEMO_DIR", tmp_path)
+    fresh = ((0, {"w": np.ones(2, np.float32)}),)
+    assert trajectories.cached("x", config, lambda: fresh)[0][1]["w"].sum() == 0  # the file
+    other = dataclasses.replace(config, seed=1)
+    assert trajectories.cached("x", other, lambda: fresh) is fresh  # another seed trains
+    assert trajectories.cached("missing", config, lambda: fresh) is fresh
+
+
+@pytest.mark.slow
+def test_the_shipped_landscape_run_is_the_run_the_page_would_train():
+    stored_config, stored = trajectories.load(LANDSCAPE)
+    config, shipped = default_run(seed=0)
+    assert stored_config == config and len(shipped) == 16
+    retrained = train_trajectory(config, every=10)
+    assert [s for s, _ in retrained] == [s for s, _ in shipped]
+    for (_, a), (_, b) in zip(retrained, shipped):
+        for k in a:
+            np.testing.assert_allclose(a[k], b[k], rtol=1e-4, atol=1e-5)
