@@ -4,6 +4,9 @@
 
 * ``landscape-sine-maml-150-every-10``: the Loss Landscape page's run when the session has none
   (``metaviz.analysis.landscape.default_run``: MAML on sine waves, 150 meta-iterations, a checkpoint every 10).
+* ``embedding-protonet-omniglot-40-11``: the Embedding Space page's quick run when Omniglot's background sets are
+  here (``metaviz.analysis.embedding.quick_run(quick_config("omniglot"))``: ProtoNet, Conv4-32 at 16 x 16 pixels,
+  40 meta-iterations, 11 checkpoints); its pictures still need the data.
 
 Each is trained by the same function the page calls, with torch on one thread; ``metaviz.trajectories.cached``
 uses the file only when its stored ``RunConfig`` equals the one the page asks for.
@@ -27,9 +30,18 @@ def main() -> int:
     torch.set_num_threads(1)
     start = time.perf_counter()
     config = default_run_config(seed=0, n_steps=150)
-    path = trajectories.save(trajectories.DEMO_DIR / "landscape-sine-maml-150-every-10.safetensors", config,
-                             train_trajectory(config, every=10))
+    path = trajectories.DEMO_DIR / "landscape-sine-maml-150-every-10.safetensors"
+    path.unlink(missing_ok=True)  # train afresh, not from the file
+    path = trajectories.save(path, config, train_trajectory(config, every=10))
     print(f"{path}: {path.stat().st_size / 1024:.0f} KiB in {time.perf_counter() - start:.1f} s")
+    from metaviz.analysis import embedding
+
+    if embedding.omniglot_available():
+        start, config = time.perf_counter(), embedding.quick_config("omniglot", seed=0)
+        path = trajectories.DEMO_DIR / f"embedding-{config.learner}-{config.task}-{config.train.n_steps}-11.safetensors"
+        path.unlink(missing_ok=True)  # train afresh, not from the file
+        path = trajectories.save(path, config, embedding.quick_run(config).checkpoints)
+        print(f"{path}: {path.stat().st_size / 1024:.0f} KiB in {time.perf_counter() - start:.1f} s")
     return 0
 
 

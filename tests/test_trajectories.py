@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from metaviz import trajectories
+from metaviz.analysis.embedding import omniglot_available, quick_config, quick_run
 from metaviz.analysis.landscape import default_run, default_run_config, train_trajectory
 
 LANDSCAPE = trajectories.DEMO_DIR / "landscape-sine-maml-150-every-10.safetensors"
@@ -33,6 +34,19 @@ def test_cached_uses_the_file_only_for_its_own_config(tmp_path, monkeypatch):
     other = dataclasses.replace(config, seed=1)
     assert trajectories.cached("x", other, lambda: fresh) is fresh  # another seed trains
     assert trajectories.cached("missing", config, lambda: fresh) is fresh
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not omniglot_available(), reason="Omniglot's background sets are not on this machine")
+def test_the_shipped_embedding_run_is_the_run_the_page_would_train(monkeypatch):
+    config = quick_config("omniglot", seed=0)
+    shipped = quick_run(config).checkpoints
+    monkeypatch.setattr(trajectories, "DEMO_DIR", trajectories.DEMO_DIR / "absent")  # train, not load
+    retrained = quick_run(config).checkpoints
+    assert [s for s, _ in retrained] == [s for s, _ in shipped] and len(shipped) == 11
+    for (_, a), (_, b) in zip(retrained, shipped):
+        for k in a:
+            np.testing.assert_allclose(a[k], b[k], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.slow
