@@ -502,14 +502,16 @@ def time_env_rollouts() -> list[Timing]:
 
 
 def run_bench(device: str = "auto", quick: bool = False, workloads: Sequence[str] = WORKLOADS,
-              orders: Sequence[str] = ORDERS, progress: Callable[[str], None] = lambda _: None) -> SpeedResult:
-    """Every row of ``workloads`` x ``orders`` x (loop, engine) and the analyses' timings on ``device``."""
+              orders: Sequence[str] = ORDERS, progress: Callable[[str], None] = lambda _: None,
+              landscape_only: bool = False) -> SpeedResult:
+    """Every row of ``workloads`` x ``orders`` x (loop, engine) and the analyses' timings on ``device``
+    (``landscape_only``: the landscape's timings alone)."""
     dev = resolve_device(device)
     load = load_average()
     rows: list[Row] = []
-    for name in workloads:
+    for name in () if landscape_only else workloads:
         rows += time_rows(workload(name, quick), dev, quick, orders, progress)
-    if dev.type != "cuda":
+    if dev.type != "cuda" and rows:
         progress("peak memory: a fresh child process runs each row once")
         peaks = cpu_peaks_mib([(r.workload, quick, r.order, r.impl) for r in rows])
         rows = [dataclasses.replace(r, base_mib=base, peak_mib=peak - base) for r, (base, peak) in zip(rows, peaks)]
@@ -522,9 +524,10 @@ def run_bench(device: str = "auto", quick: bool = False, workloads: Sequence[str
         analyses += [page, *extra_timings(workload(name, quick), dev, points, page.workload, page.seconds, stop)]
         for timing in analyses[analyses.index(page):]:
             progress(f"{timing.analysis} {name}: {timing.seconds:.2f} s ({timing.strategy})")
-    analyses += time_embedding(dev, 5 if quick else 20)
-    analyses += time_env_rollouts()
-    progress(f"{analyses[-1].analysis}: {analyses[-1].seconds:.3f} s ({analyses[-1].strategy})")
+    if not landscape_only:
+        analyses += time_embedding(dev, 5 if quick else 20)
+        analyses += time_env_rollouts()
+        progress(f"{analyses[-1].analysis}: {analyses[-1].seconds:.3f} s ({analyses[-1].strategy})")
     return SpeedResult(device_label(str(dev)), torch.__version__, datetime.date.today().isoformat(),
                        torch.get_num_threads(), load, quick, tuple(rows), tuple(analyses))
 
@@ -560,7 +563,8 @@ def command(args) -> int:
     a thread waiting for a busy core slowed small ops several-fold (here, 2 threads on 2 loaded cores:
     the loop 5x and t-SNE 6x slower than with one)."""
     leave_a_core_free()
-    result = run_bench(args.device, args.quick, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    result = run_bench(args.device, args.quick, progress=lambda line: print(line, file=sys.stderr, flush=True),
+                       landscape_only=getattr(args, "landscape_only", False))
     print(table(result))
     if args.json:
         with open(args.json, "w") as f:

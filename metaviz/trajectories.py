@@ -27,17 +27,19 @@ FORMAT = "metaviz-trajectory-1"
 Trajectory = tuple[tuple[int, dict[str, np.ndarray]], ...]
 
 
-def save(path: Path, config: RunConfig, trajectory: Trajectory) -> Path:
+def save(path: Path, config: RunConfig, trajectory: Trajectory, arrays: dict[str, np.ndarray] | None = None) -> Path:
+    """Write ``trajectory`` and, named ``"arrays/<key>"``, any other float arrays of the run (evaluation curves)."""
     tensors = {f"{step}/{name}": np.ascontiguousarray(value, np.float32)
                for step, params in trajectory for name, value in params.items()}
+    tensors.update({f"arrays/{k}": np.ascontiguousarray(v, np.float64) for k, v in (arrays or {}).items()})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(safetensors.numpy.save(tensors, metadata={"format": FORMAT,
                                                                "config": json.dumps(config.to_dict())}))
     return path
 
 
-def load(path: Path) -> tuple[RunConfig, Trajectory]:
-    """(config, trajectory) from ``path``; a clear error naming the file when it is not one of ours."""
+def load(path: Path) -> tuple[RunConfig, Trajectory, dict[str, np.ndarray]]:
+    """(config, trajectory, arrays) from ``path``; a clear error naming the file when it is not one of ours."""
     data = path.read_bytes()
     try:
         with safetensors.safe_open(str(path), "numpy") as f:
@@ -49,17 +51,27 @@ def load(path: Path) -> tuple[RunConfig, Trajectory]:
     except (ValueError, KeyError, OSError, safetensors.SafetensorError) as error:  # JSONDecodeError is a ValueError
         raise ValueError(f"{path}: not a metaviz trajectory ({error})") from error
     steps: dict[int, dict[str, np.ndarray]] = {}
+    arrays = {}
     for key, value in tensors.items():
         step, _, name = key.partition("/")
-        steps.setdefault(int(step), {})[name] = value
-    return config, tuple((s, steps[s]) for s in sorted(steps))
+        if step == "arrays":
+            arrays[name] = value
+        else:
+            steps.setdefault(int(step), {})[name] = value
+    return config, tuple((s, steps[s]) for s in sorted(steps)), arrays
+
+
+def cached_parts(name: str, config: RunConfig,
+                 train: Callable[[], tuple[Trajectory, dict[str, np.ndarray]]]) -> tuple[Trajectory, dict]:
+    """The shipped (trajectory, arrays) ``name`` if it was trained with ``config``, else ``train()``."""
+    path = DEMO_DIR / f"{name}.safetensors"
+    if path.exists():
+        stored, trajectory, arrays = load(path)
+        if stored == config:
+            return trajectory, arrays
+    return train()
 
 
 def cached(name: str, config: RunConfig, train: Callable[[], Trajectory]) -> Trajectory:
     """The shipped trajectory ``name`` if it was trained with ``config``, else ``train()``."""
-    path = DEMO_DIR / f"{name}.safetensors"
-    if path.exists():
-        stored, trajectory = load(path)
-        if stored == config:
-            return trajectory
-    return train()
+    return cached_parts(name, config, lambda: (train(), {}))[0]

@@ -4,6 +4,8 @@
 
 * ``landscape-sine-maml-150-every-10``: the Loss Landscape page's run when the session has none
   (``metaviz.analysis.landscape.default_run``: MAML on sine waves, 150 meta-iterations, a checkpoint every 10).
+* ``adaptation-maml-sinusoid-150``: the Adaptation page's default run (``metaviz.analysis.adaptation.quick_run(
+  default_config())``: MAML on sine waves, 150 meta-iterations, a checkpoint and an evaluation every 15);
 * ``embedding-protonet-omniglot-40-11``: the Embedding Space page's quick run when Omniglot's background sets are
   here (``metaviz.analysis.embedding.quick_run(quick_config("omniglot"))``: ProtoNet, Conv4-32 at 16 x 16 pixels,
   40 meta-iterations, 11 checkpoints); its pictures still need the data.
@@ -34,7 +36,12 @@ def main() -> int:
     path.unlink(missing_ok=True)  # train afresh, not from the file
     path = trajectories.save(path, config, train_trajectory(config, every=10))
     print(f"{path}: {path.stat().st_size / 1024:.0f} KiB in {time.perf_counter() - start:.1f} s")
-    from metaviz.analysis import embedding
+    from metaviz.analysis import adaptation, embedding
+
+    start, config = time.perf_counter(), adaptation.default_config(seed=0)
+    path = trajectories.save(trajectories.DEMO_DIR / f"{adaptation.shipped_name(config)}.safetensors", config,
+                             *adaptation.packed(adaptation.trained_run(config)))
+    print(f"{path}: {path.stat().st_size / 1024:.0f} KiB in {time.perf_counter() - start:.1f} s")
 
     if embedding.omniglot_available():
         start, config = time.perf_counter(), embedding.quick_config("omniglot", seed=0)

@@ -54,7 +54,9 @@ def test_train_page_start_pause_step_reset():
     assert not any("What the learner will meet" in m.value for m in at.markdown)
     wait_for(at, lambda a: iterations(a) >= 3)
     assert "Adaptation on a held-out task" in [h.value for h in at.subheader]
-    assert len(at.get("plotly_chart")) >= 2
+    assert len(at.get("plotly_chart")) >= 1  # the adaptation
+    # the loss chart and the steps curve: light while the run trains (plotly once it stops)
+    assert sum("mv-light-chart" in m.value for m in at.markdown) >= 2
 
     at.button(key="pause").click()
     at.run()

@@ -16,9 +16,10 @@ LANDSCAPE = trajectories.DEMO_DIR / "landscape-sine-maml-150-every-10.safetensor
 def test_save_load_round_trip_and_bad_files(tmp_path):
     config = default_run_config(seed=3, n_steps=4)
     trajectory = ((0, {"w": np.arange(6, dtype=np.float32).reshape(2, 3)}), (2, {"w": np.ones((2, 3), np.float32)}))
-    path = trajectories.save(tmp_path / "t.safetensors", config, trajectory)
-    loaded_config, loaded = trajectories.load(path)
+    path = trajectories.save(tmp_path / "t.safetensors", config, trajectory, {"val_loss": np.array([1.5, np.nan])})
+    loaded_config, loaded, arrays = trajectories.load(path)
     assert loaded_config == config and [s for s, _ in loaded] == [0, 2]
+    np.testing.assert_array_equal(arrays["val_loss"], [1.5, np.nan])
     np.testing.assert_array_equal(loaded[0][1]["w"], trajectory[0][1]["w"])
     (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ValueError, match="bad.safetensors: not a metaviz trajectory"):
@@ -51,7 +52,7 @@ def test_the_shipped_embedding_run_is_the_run_the_page_would_train(monkeypatch):
 
 @pytest.mark.slow
 def test_the_shipped_landscape_run_is_the_run_the_page_would_train():
-    stored_config, stored = trajectories.load(LANDSCAPE)
+    stored_config, stored, _ = trajectories.load(LANDSCAPE)
     config, shipped = default_run(seed=0)
     assert stored_config == config and len(shipped) == 16
     retrained = train_trajectory(config, every=10)
@@ -59,3 +60,22 @@ def test_the_shipped_landscape_run_is_the_run_the_page_would_train():
     for (_, a), (_, b) in zip(retrained, shipped):
         for k in a:
             np.testing.assert_allclose(a[k], b[k], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_the_shipped_adaptation_run_is_the_run_the_page_would_train():
+    from metaviz.analysis import adaptation
+
+    config = adaptation.default_config(seed=0)
+    shipped = adaptation.quick_run(config)  # from metaviz/zoo/demo
+    assert shipped.source == "default" and len(shipped.checkpoints) == 11 and shipped.seconds > 0
+    retrained = adaptation.trained_run(config)
+    assert [c.step for c in retrained.checkpoints] == [c.step for c in shipped.checkpoints]
+    for a, b in zip(retrained.checkpoints, shipped.checkpoints):
+        assert a.config == b.config
+        for part in ("learner", "baseline"):
+            for k, v in getattr(a, part).items():
+                np.testing.assert_allclose(v, getattr(b, part)[k], rtol=1e-4, atol=1e-5)
+    assert retrained.evals.keys() == shipped.evals.keys()
+    for k, v in retrained.evals.items():
+        np.testing.assert_allclose(v, shipped.evals[k], rtol=1e-4, atol=1e-6)
