@@ -193,8 +193,14 @@ def pages_main(args) -> int:
     import torch
 
     load_before = os.getloadavg()
+
+    def keep(samples):  # each round's samples as soon as it ends, beside the JSON
+        if args.json:
+            args.json.with_suffix(".partial.json").write_text(json.dumps(dict(
+                load_average_before=load_before, load_average_now=os.getloadavg(), samples_s=samples), indent=2))
+
     samples = page_open.measure(args.rounds, progress=lambda line: print(line, file=sys.stderr, flush=True),
-                                only=set(args.only.split(",")) if args.only else None)
+                                only=set(args.only.split(",")) if args.only else None, after_round=keep)
     load_after = os.getloadavg()
     rows = page_open.summary(samples)
     header = (f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

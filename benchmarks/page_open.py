@@ -73,9 +73,10 @@ def first_figure(context, url: str) -> float:
     return TIMEOUT_S
 
 
-def measure(rounds: int, progress=print, only: set[str] | None = None) -> dict[str, dict[str, list[float]]]:
+def measure(rounds: int, progress=print, only: set[str] | None = None,
+            after_round=None) -> dict[str, dict[str, list[float]]]:
     """{page: {"first": [seconds per round], "second": [...]}} for every page (or those named in ``only``)
-    and the two floors."""
+    and the two floors; ``after_round(samples)`` is called after each round (to keep what a cut run measured)."""
     import sys
 
     from playwright.sync_api import sync_playwright
@@ -113,6 +114,8 @@ def measure(rounds: int, progress=print, only: set[str] | None = None) -> dict[s
                     entry["first"].append(first)
                     entry["second"].append(second)
                     progress(f"round {r + 1}/{rounds} {name}: first {first:.2f} s, second {second:.2f} s")
+            if after_round is not None:
+                after_round(samples)
         browser.close()
     return samples
 
