@@ -61,16 +61,17 @@ def grid_coords(max_points: int | None = None) -> np.ndarray:
     return coords
 
 
-def seconds(fn: Callable[[], np.ndarray], device: torch.device) -> tuple[float, np.ndarray]:
+def seconds(fn: Callable[[], np.ndarray], device: torch.device) -> tuple[tuple[float, float], np.ndarray]:
+    """((wall seconds, this process's CPU seconds), values) of ``fn()``."""
     from metaviz.speed import sync
 
     sync(device)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     values = fn()
     sync(device)
     if not np.isfinite(values).any():
         raise RuntimeError("the landscape grid gave no finite loss: the timing would mean nothing")
-    return time.perf_counter() - start, values
+    return (time.perf_counter() - start, time.process_time() - cpu), values
 
 
 def extra_timings(w, device: torch.device, max_points: int | None, label: str, page_s: float, stop: int):
@@ -88,29 +89,32 @@ def extra_timings(w, device: torch.device, max_points: int | None, label: str, p
         Conv4.channels_last = False
         try:
             evaluate(at, points[:1], "loop")
-            before, _ = seconds(lambda: evaluate(at, points, "loop"), device)
+            (before, before_cpu), _ = seconds(lambda: evaluate(at, points, "loop"), device)
         finally:
             Conv4.channels_last = True
-        before *= GRID**2 / len(points)
-        rows.append(Timing(f"landscape {GRID}x{GRID}, NCHW (before)", label, before, GRID**2, len(points),
-                           f"one point at a time; channels-last is {before / page_s:.1f}x faster"))
+        scale = GRID**2 / len(points)
+        rows.append(Timing(f"landscape {GRID}x{GRID}, NCHW (before)", label, before * scale, GRID**2, len(points),
+                           f"one point at a time; channels-last is {before * scale / page_s:.1f}x faster",
+                           before_cpu * scale))
         few = points[:max(2, min(len(points), 4))]
         evaluate(at, few[:2], "vmap", 2)
-        batched, _ = seconds(lambda: evaluate(at, few, "vmap", 2), device)
-        batched *= GRID**2 / len(few)
-        rows.append(Timing(f"landscape {GRID}x{GRID}, vmap over points", label, batched, GRID**2, len(few),
-                           f"batches of 2 points (conv groups); the loop is {batched / page_s:.1f}x faster"))
+        (batched, batched_cpu), _ = seconds(lambda: evaluate(at, few, "vmap", 2), device)
+        scale = GRID**2 / len(few)
+        rows.append(Timing(f"landscape {GRID}x{GRID}, vmap over points", label, batched * scale, GRID**2, len(few),
+                           f"batches of 2 points (conv groups); the loop is {batched * scale / page_s:.1f}x faster",
+                           batched_cpu * scale))
     batch = chunk if strategy == "vmap" else LOOP_BATCH
     run = lambda coords: evaluate(at, torch.as_tensor(coords, dtype=torch.float32, device=device),  # noqa: E731
                                   strategy, chunk)
     run(grid_coords(2))  # warm-up
-    start, reached = time.perf_counter(), set()
+    start, cpu, reached = time.perf_counter(), time.process_time(), set()
     for done, grid in refine(run, np.linspace(-1, 1, GRID), batch):
         if grid is not None and len(grid) not in reached:
             reached.add(len(grid))
             rows.append(Timing(f"landscape coarse to fine: first {len(grid)}x{len(grid)}", label,
                                time.perf_counter() - start, done, done,
-                               f"measured; {done} points evaluated, levels {levels(GRID)}"))
+                               f"measured; {done} points evaluated, levels {levels(GRID)}",
+                               time.process_time() - cpu))
             if len(grid) >= stop:
                 break
     return rows

@@ -362,6 +362,7 @@ class Timing:
     points: int
     points_timed: int
     strategy: str
+    cpu_seconds: float | None = None  # this process's CPU time for the same work (1 thread: the time on an idle core)
 
 
 @dataclass(frozen=True)
@@ -423,10 +424,11 @@ def time_landscape(w: Workload, device: torch.device, max_points: int | None = N
     at, strategy, chunk, _ = grid_function(w, device)
     points = torch.as_tensor(grid_coords(max_points), dtype=torch.float32, device=device)
     evaluate(at, points[:2], strategy, chunk)  # warm-up
-    elapsed, _ = seconds(lambda: evaluate(at, points, strategy, chunk), device)
+    (elapsed, cpu), _ = seconds(lambda: evaluate(at, points, strategy, chunk), device)
     return Timing(f"landscape {GRID}x{GRID}", f"{w.name}: MAML 1 inner step, {w.landscape_tasks} tasks",
                   elapsed * GRID**2 / len(points), GRID**2, len(points),
-                  f"vmap, batches of {chunk} points" if strategy == "vmap" else "one point at a time")
+                  f"vmap, batches of {chunk} points" if strategy == "vmap" else "one point at a time",
+                  cpu * GRID**2 / len(points))
 
 
 def time_embedding(device: torch.device, n_way: int = 20) -> list[Timing]:
@@ -549,10 +551,11 @@ def table(result: SpeedResult) -> str:
                   f"resident set before it ({min(bases):.0f} MiB: Python and torch)."]
     elif result.device.startswith("cuda"):
         lines += ["", "Peak MiB: CUDA's allocator peak (torch.cuda.max_memory_allocated) during one meta-gradient."]
-    lines += ["", "| analysis | workload | seconds | timed | how |", "|---|---|---|---|---|"]
+    lines += ["", "| analysis | workload | seconds | CPU s | timed | how |", "|---|---|---|---|---|---|"]
     for t in result.analyses:
         timed = "all" if t.points_timed == t.points else f"{t.points_timed} of {t.points} points, scaled"
-        lines.append(f"| {t.analysis} | {t.workload} | {t.seconds:.2f} | {timed} | {t.strategy} |")
+        cpu = "" if t.cpu_seconds is None else f"{t.cpu_seconds:.2f}"
+        lines.append(f"| {t.analysis} | {t.workload} | {t.seconds:.2f} | {cpu} | {timed} | {t.strategy} |")
     return "\n".join(lines)
 
 
