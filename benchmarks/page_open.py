@@ -138,10 +138,13 @@ def markdown(rows: dict[str, dict[str, float]], header: str) -> str:
     def cell(v: float) -> str:
         return "none" if v >= TIMEOUT_S else f"{v:.2f}"
 
+    def ratio(r: dict, kind: str) -> str:  # a page with no figure within the timeout: at least that many floors
+        return ("> " if r[f"{kind}_median_s"] >= TIMEOUT_S else "") + f"{r[f'{kind}_vs_floor']:.2f}"
+
     lines = [header, "", "| page | first visit: median s | worst s | / floor | second visit: median s | worst s "
              "| / floor |", "|---|---|---|---|---|---|---|"]
     for name, r in sorted(rows.items(), key=lambda kv: (not kv[0].startswith("floor"), kv[0])):
         lines.append(f"| {name} | {cell(r['first_median_s'])} | {cell(r['first_worst_s'])} | "
-                     f"{r['first_vs_floor']:.2f} | {cell(r['second_median_s'])} | {cell(r['second_worst_s'])} | "
-                     f"{r['second_vs_floor']:.2f} |")
+                     f"{ratio(r, 'first')} | {cell(r['second_median_s'])} | {cell(r['second_worst_s'])} | "
+                     f"{ratio(r, 'second')} |")
     return "\n".join(lines)
