@@ -12,7 +12,9 @@ Format: safetensors (never a pickle), one float32 tensor per parameter and check
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,15 +63,27 @@ def load(path: Path) -> tuple[RunConfig, Trajectory, dict[str, np.ndarray]]:
     return config, tuple((s, steps[s]) for s in sorted(steps)), arrays
 
 
+def fingerprint(config: RunConfig, *extra) -> str:
+    """A short name for ``config`` (and ``extra`` values): the first 12 hex digits of a SHA-256 of its JSON."""
+    text = json.dumps([config.to_dict(), *map(repr, extra)], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def cached_parts(name: str, config: RunConfig,
                  train: Callable[[], tuple[Trajectory, dict[str, np.ndarray]]]) -> tuple[Trajectory, dict]:
-    """The shipped (trajectory, arrays) ``name`` if it was trained with ``config``, else ``train()``."""
+    """The shipped (trajectory, arrays) ``name`` if it was trained with ``config``, else ``train()``.
+
+    With ``METAVIZ_RECORD_DEMOS=1`` in the environment, what is trained for a name with no file is saved under
+    that name (``scripts/train_demo_zoo.py --lessons`` opens the lessons so)."""
     path = DEMO_DIR / f"{name}.safetensors"
     if path.exists():
         stored, trajectory, arrays = load(path)
         if stored == config:
             return trajectory, arrays
-    return train()
+    trajectory, arrays = train()
+    if os.environ.get("METAVIZ_RECORD_DEMOS") == "1" and not path.exists():
+        save(path, config, trajectory, arrays)
+    return trajectory, arrays
 
 
 def cached(name: str, config: RunConfig, train: Callable[[], Trajectory]) -> Trajectory:

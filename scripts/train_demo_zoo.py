@@ -1,6 +1,7 @@
 """Train the short runs that pages would otherwise meta-train when they open, and ship their trajectories.
 
     python scripts/train_demo_zoo.py            # writes metaviz/zoo/demo/*.safetensors
+    python scripts/train_demo_zoo.py --lessons  # records the lessons' default runs (opens each lesson once)
 
 * ``landscape-sine-maml-150-every-10``: the Loss Landscape page's run when the session has none
   (``metaviz.analysis.landscape.default_run``: MAML on sine waves, 150 meta-iterations, a checkpoint every 10).
@@ -9,6 +10,10 @@
 * ``embedding-protonet-omniglot-40-11``: the Embedding Space page's quick run when Omniglot's background sets are
   here (``metaviz.analysis.embedding.quick_run(quick_config("omniglot"))``: ProtoNet, Conv4-32 at 16 x 16 pixels,
   40 meta-iterations, 11 checkpoints); its pictures still need the data.
+
+With ``--lessons``, each lesson is opened once at its defaults (AppTest, a fresh session) with
+``METAVIZ_RECORD_DEMOS=1``: every single-run ``metaviz.analysis.lessons.train_states`` call it makes that has no
+file yet is trained and saved as ``lesson-<name>-<fingerprint of its RunConfig>``.
 
 Each is trained by the same function the page calls, with torch on one thread; ``metaviz.trajectories.cached``
 uses the file only when its stored ``RunConfig`` equals the one the page asks for.
@@ -28,8 +33,30 @@ from metaviz import trajectories  # noqa: E402
 from metaviz.analysis.landscape import default_run_config, train_trajectory  # noqa: E402
 
 
+def record_lessons() -> int:
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    from ui.lesson import LESSONS
+
+    os.environ["METAVIZ_RECORD_DEMOS"] = "1"
+    before = set(trajectories.DEMO_DIR.glob("lesson-*"))
+    for page, *_ in LESSONS:
+        start = time.perf_counter()
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=900)
+        at.switch_page(page)
+        at.run()
+        print(f"{page}: {time.perf_counter() - start:.1f} s{' (exception)' if at.exception else ''}", flush=True)
+    for path in sorted(set(trajectories.DEMO_DIR.glob("lesson-*")) - before):
+        print(f"{path}: {path.stat().st_size / 1024:.0f} KiB")
+    return 0
+
+
 def main() -> int:
     torch.set_num_threads(1)
+    if "--lessons" in sys.argv[1:]:
+        return record_lessons()
     start = time.perf_counter()
     config = default_run_config(seed=0, n_steps=150)
     path = trajectories.DEMO_DIR / "landscape-sine-maml-150-every-10.safetensors"

@@ -9,6 +9,7 @@ import pytest
 from metaviz import trajectories
 from metaviz.analysis.embedding import omniglot_available, quick_config, quick_run
 from metaviz.analysis.landscape import default_run, default_run_config, train_trajectory
+from metaviz.train import RunConfig, TrainConfig
 
 LANDSCAPE = trajectories.DEMO_DIR / "landscape-sine-maml-150-every-10.safetensors"
 
@@ -79,3 +80,29 @@ def test_the_shipped_adaptation_run_is_the_run_the_page_would_train():
     assert retrained.evals.keys() == shipped.evals.keys()
     for k, v in retrained.evals.items():
         np.testing.assert_allclose(v, shipped.evals[k], rtol=1e-4, atol=1e-6)
+
+
+def test_lesson_runs_are_recorded_once_and_then_loaded(tmp_path, monkeypatch):
+    from metaviz.analysis import lessons
+
+    config = RunConfig(task="sinusoid", learner="maml", seed=1, device="cpu",
+                       train=TrainConfig(n_steps=3, meta_batch=4, eval_every=3, n_eval_tasks=1, eval_steps=0))
+    monkeypatch.setattr(trajectories, "DEMO_DIR", tmp_path)
+    trained = lessons.train_states({"maml": config}, baseline_of="maml")  # no file, not recording: trains
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setenv("METAVIZ_RECORD_DEMOS", "1")
+    recorded = lessons.train_states({"maml": config}, baseline_of="maml")
+    (path,) = tmp_path.iterdir()
+    assert path.name.startswith("lesson-maml-")
+    calls = []
+    monkeypatch.setattr(lessons, "_train_states", lambda *a: calls.append(a))
+    loaded = lessons.train_states({"maml": config}, baseline_of="maml")
+    assert not calls and loaded.seconds == pytest.approx(recorded.seconds)  # loaded, not trained
+    assert loaded.states.keys() == trained.states.keys() == {"maml", "pretrained"}
+    for state in trained.states:
+        for k, v in trained.states[state].items():
+            np.testing.assert_array_equal(loaded.states[state][k], v)  # the same seeded run, bit for bit
+    other = dataclasses.replace(config, seed=2)
+    monkeypatch.setattr(lessons, "_train_states", lambda *a: calls.append(a) or trained)
+    lessons.train_states({"maml": other}, baseline_of="maml")
+    assert len(calls) == 1  # another seed is another fingerprint: trained
