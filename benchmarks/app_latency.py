@@ -17,6 +17,12 @@ while the page run is still going on).
 
     python benchmarks/app_latency.py [--repeats 5] [--json docs/bench/app_latency.json]
 
+With ``--pages``, it measures instead how fast every page and lesson shows its first figure, on fresh servers
+in fresh browser sessions, first and second visit apart, against a bare Streamlit page measured in the same
+run (``benchmarks/page_open.py`` says how):
+
+    python benchmarks/app_latency.py --pages [--rounds 5] [--json docs/bench/page_open.json] [--markdown PATH]
+
 Needs Debian's chromium (or METAVIZ_CHROMIUM) and ``pip install playwright`` (no browser download).
 """
 
@@ -33,6 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 from conftest import CHROMIUM, CHROMIUM_FLAGS, streamlit_server, wait_idle  # noqa: E402
 
 METRIC = "[data-testid='stMetricValue']"
@@ -142,7 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None, help="write every sample here")
+    parser.add_argument("--pages", action="store_true", help="time every page's first figure instead")
+    parser.add_argument("--rounds", type=int, default=5, help="--pages: rounds, each on fresh servers")
+    parser.add_argument("--markdown", type=Path, default=None, help="--pages: write the table here too")
+    parser.add_argument("--only", default="", help="--pages: these pages only (comma-separated names)")
     args = parser.parse_args(argv)
+    if args.pages:
+        return pages_main(args)
     import torch
     from playwright.sync_api import sync_playwright
 
@@ -171,6 +185,39 @@ def main(argv: list[str] | None = None) -> int:
             cpus=os.cpu_count(), load_average=os.getloadavg(), goals_s=goals, samples_s=samples,
             median_s={k: statistics.median(v) for k, v in samples.items()}, browser_while_training=busy),
             indent=2) + "\n")
+    return 0
+
+
+def pages_main(args) -> int:
+    import page_open
+    import torch
+
+    load_before = os.getloadavg()
+
+    def keep(samples):  # each round's samples as soon as it ends, beside the JSON
+        if args.json:
+            args.json.with_suffix(".partial.json").write_text(json.dumps(dict(
+                load_average_before=load_before, load_average_now=os.getloadavg(), samples_s=samples), indent=2))
+
+    samples = page_open.measure(args.rounds, progress=lambda line: print(line, file=sys.stderr, flush=True),
+                                only=set(args.only.split(",")) if args.only else None, after_round=keep)
+    load_after = os.getloadavg()
+    rows = page_open.summary(samples)
+    header = (f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+              f"torch {torch.__version__}, Chromium headless; {args.rounds} rounds; load average (1, 5, 15 min) "
+              f"{' / '.join(f'{v:.1f}' for v in load_before)} before and "
+              f"{' / '.join(f'{v:.1f}' for v in load_after)} after")
+    table = page_open.markdown(rows, header)
+    print(table)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(table + "\n")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(dict(
+            date=time.strftime("%Y-%m-%d"), torch=torch.__version__, cpus=os.cpu_count(), rounds=args.rounds,
+            load_average_before=load_before, load_average_after=load_after, timeout_s=page_open.TIMEOUT_S,
+            samples_s=samples, summary=rows), indent=2) + "\n")
     return 0
 
 

@@ -26,7 +26,7 @@ So on the CPU, batching grid points is what makes an MLP's grid interactive (abo
 Conv4 grid costs the same either way (its convolutions already fill the core; the engine loops over
 its tasks on the CPU for the same reason), so there ``strategy="auto"`` loops, which also saves the
 ~15 MiB a batched point holds. A 41 x 41 Conv4 grid takes about ten minutes on this CPU: the page
-draws a coarse preview first (``compute_landscape(budget_s=...)``). No GPU was lent to this session:
+draws it coarse to fine (``metaviz.analysis.coarse_to_fine``: a 5 x 5 grid first). No GPU was lent to this session:
 the CUDA rows are still to be measured (``--device cuda``).
 """
 

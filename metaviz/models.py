@@ -15,8 +15,12 @@ pure function of its parameters (no buffers to update).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import nn
+
+from metaviz.functional import _inside_torch_func
 
 
 class MLP(nn.Module):
@@ -44,6 +48,8 @@ def conv_block(c_in: int, c_out: int) -> nn.Sequential:
 class Conv4(nn.Module):
     """x [B, C, H, W] -> [B, out_dim]; 28x28 inputs give a 64-dim feature (1x1 after 4 poolings)."""
 
+    channels_last: ClassVar[bool] = True  # the CPU layout below; False gives the plain NCHW path (benchmarks)
+
     def __init__(self, in_shape: tuple[int, int, int], out_dim: int, hidden: int = 64):
         super().__init__()
         c, h, w = in_shape
@@ -53,7 +59,17 @@ class Conv4(nn.Module):
         self.head = nn.Linear(feat, out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
+        if not (self.channels_last and x.dim() == 4 and x.device.type == "cpu" and not _inside_torch_func()):
+            return self.head(self.body(x))
+        # On the CPU, BatchNorm and max-pooling of NCHW activations measured 4 to 8 times slower than of
+        # channels-last ones (75 x 64 x 28 x 28, torch 2.13): the first conv's output is stored channels-last
+        # (a 1-channel input cannot carry the layout itself) and the layers after it keep that layout.
+        # Same values to float rounding. Not inside torch.func transforms, which batch only contiguous layouts.
+        first, *rest = self.body
+        h = first[0](x).contiguous(memory_format=torch.channels_last)
+        for layer in (*first[1:], *rest):
+            h = layer(h)
+        return self.head(h)
 
 
 class NgramBag(nn.Module):

@@ -68,14 +68,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call
 
+from metaviz.bench_landscape import extra_timings
 from metaviz.config import Config
 from metaviz.device import device_label, leave_a_core_free, resolve_device
-from metaviz.functional import Params, detach, flatten
+from metaviz.functional import Params, flatten
 from metaviz.learners.maml import MAML, MAMLConfig
 from metaviz.models import MLP, Conv4
 from metaviz.tasks.base import Episode, TaskBatch, TaskDistribution
@@ -362,6 +362,7 @@ class Timing:
     points: int
     points_timed: int
     strategy: str
+    cpu_seconds: float | None = None  # this process's CPU time for the same work (1 thread: the time on an idle core)
 
 
 @dataclass(frozen=True)
@@ -417,40 +418,17 @@ def time_landscape(w: Workload, device: torch.device, max_points: int | None = N
     """A 41 x 41 grid of MAML's meta-loss (one inner step, ``w.landscape_tasks`` tasks) on a plane of two
     filter-normalized random directions, evaluated as the Landscape page does (``Evaluator.at_coords``:
     batches of ``auto_chunk`` grid points under vmap, or one point at a time where the learner loops)."""
-    from metaviz.analysis.landscape import LandscapeConfig, auto_chunk, evaluate, make_plane, objective
-    from metaviz.functional import unflatten
+    from metaviz.analysis.landscape import evaluate
+    from metaviz.bench_landscape import grid_coords, grid_function, seconds
 
-    w = dataclasses.replace(w, inner_steps=1)
-    learner = make_learner(w, "second", device)
-    lconfig = LandscapeConfig("random", n_tasks=w.landscape_tasks, resolution=GRID)
-    plane = make_plane(learner, [(0, learner.state_numpy())], None, lconfig)
-    episodes = make_batch(learner, w.landscape_tasks, seed=2)
-    loss = objective(learner, episodes, "post")
-    strategy = "loop" if learner.resolved_strategy() == "loop" else "vmap"
-    chunk = auto_chunk(learner, episodes, w.inner_steps)
-    like = detach(learner.params)
-    c, d1, d2 = (torch.as_tensor(v, dtype=torch.float32, device=device) for v in (plane.centre, plane.d1, plane.d2))
-
-    def at(ab: torch.Tensor) -> torch.Tensor:
-        return loss(unflatten(c + ab[0] * d1 + ab[1] * d2, like))
-
-    axis = np.linspace(-1, 1, GRID)
-    b, a = np.meshgrid(axis, axis, indexing="ij")
-    coords = np.stack([a.ravel(), b.ravel()], 1)
-    if max_points is not None and max_points < len(coords):  # spread over the grid, so the values are typical
-        coords = coords[np.linspace(0, len(coords) - 1, max_points).round().astype(int)]
-    points = torch.as_tensor(coords, dtype=torch.float32, device=device)
+    at, strategy, chunk, _ = grid_function(w, device)
+    points = torch.as_tensor(grid_coords(max_points), dtype=torch.float32, device=device)
     evaluate(at, points[:2], strategy, chunk)  # warm-up
-    sync(device)
-    start = time.perf_counter()
-    values = evaluate(at, points, strategy, chunk)
-    sync(device)
-    seconds = time.perf_counter() - start
-    if not np.isfinite(values).any():
-        raise RuntimeError("the landscape grid gave no finite loss: the timing would mean nothing")
+    (elapsed, cpu), _ = seconds(lambda: evaluate(at, points, strategy, chunk), device)
     return Timing(f"landscape {GRID}x{GRID}", f"{w.name}: MAML 1 inner step, {w.landscape_tasks} tasks",
-                  seconds * GRID**2 / len(coords), GRID**2, len(coords),
-                  f"vmap, batches of {chunk} points" if strategy == "vmap" else "one point at a time")
+                  elapsed * GRID**2 / len(points), GRID**2, len(points),
+                  f"vmap, batches of {chunk} points" if strategy == "vmap" else "one point at a time",
+                  cpu * GRID**2 / len(points))
 
 
 def time_embedding(device: torch.device, n_way: int = 20) -> list[Timing]:
@@ -526,25 +504,32 @@ def time_env_rollouts() -> list[Timing]:
 
 
 def run_bench(device: str = "auto", quick: bool = False, workloads: Sequence[str] = WORKLOADS,
-              orders: Sequence[str] = ORDERS, progress: Callable[[str], None] = lambda _: None) -> SpeedResult:
-    """Every row of ``workloads`` x ``orders`` x (loop, engine) and the analyses' timings on ``device``."""
+              orders: Sequence[str] = ORDERS, progress: Callable[[str], None] = lambda _: None,
+              landscape_only: bool = False) -> SpeedResult:
+    """Every row of ``workloads`` x ``orders`` x (loop, engine) and the analyses' timings on ``device``
+    (``landscape_only``: the landscape's timings alone)."""
     dev = resolve_device(device)
     load = load_average()
     rows: list[Row] = []
-    for name in workloads:
+    for name in () if landscape_only else workloads:
         rows += time_rows(workload(name, quick), dev, quick, orders, progress)
-    if dev.type != "cuda":
+    if dev.type != "cuda" and rows:
         progress("peak memory: a fresh child process runs each row once")
         peaks = cpu_peaks_mib([(r.workload, quick, r.order, r.impl) for r in rows])
         rows = [dataclasses.replace(r, base_mib=base, peak_mib=peak - base) for r, (base, peak) in zip(rows, peaks)]
     analyses = []
     for name in workloads:
         conv_on_cpu = name == "omniglot" and dev.type != "cuda"
-        analyses.append(time_landscape(workload(name, quick), dev, (2 if quick else 8) if conv_on_cpu else None))
-        progress(f"{analyses[-1].analysis} {name}: {analyses[-1].seconds:.2f} s")
-    analyses += time_embedding(dev, 5 if quick else 20)
-    analyses += time_env_rollouts()
-    progress(f"{analyses[-1].analysis}: {analyses[-1].seconds:.3f} s ({analyses[-1].strategy})")
+        points = (2 if quick else 8) if conv_on_cpu else None
+        page = time_landscape(workload(name, quick), dev, points)
+        stop = 5 if quick and conv_on_cpu else 11 if conv_on_cpu else GRID
+        analyses += [page, *extra_timings(workload(name, quick), dev, points, page.workload, page.seconds, stop)]
+        for timing in analyses[analyses.index(page):]:
+            progress(f"{timing.analysis} {name}: {timing.seconds:.2f} s ({timing.strategy})")
+    if not landscape_only:
+        analyses += time_embedding(dev, 5 if quick else 20)
+        analyses += time_env_rollouts()
+        progress(f"{analyses[-1].analysis}: {analyses[-1].seconds:.3f} s ({analyses[-1].strategy})")
     return SpeedResult(device_label(str(dev)), torch.__version__, datetime.date.today().isoformat(),
                        torch.get_num_threads(), load, quick, tuple(rows), tuple(analyses))
 
@@ -566,10 +551,11 @@ def table(result: SpeedResult) -> str:
                   f"resident set before it ({min(bases):.0f} MiB: Python and torch)."]
     elif result.device.startswith("cuda"):
         lines += ["", "Peak MiB: CUDA's allocator peak (torch.cuda.max_memory_allocated) during one meta-gradient."]
-    lines += ["", "| analysis | workload | seconds | timed | how |", "|---|---|---|---|---|"]
+    lines += ["", "| analysis | workload | seconds | CPU s | timed | how |", "|---|---|---|---|---|---|"]
     for t in result.analyses:
         timed = "all" if t.points_timed == t.points else f"{t.points_timed} of {t.points} points, scaled"
-        lines.append(f"| {t.analysis} | {t.workload} | {t.seconds:.2f} | {timed} | {t.strategy} |")
+        cpu = "" if t.cpu_seconds is None else f"{t.cpu_seconds:.2f}"
+        lines.append(f"| {t.analysis} | {t.workload} | {t.seconds:.2f} | {cpu} | {timed} | {t.strategy} |")
     return "\n".join(lines)
 
 
@@ -580,7 +566,8 @@ def command(args) -> int:
     a thread waiting for a busy core slowed small ops several-fold (here, 2 threads on 2 loaded cores:
     the loop 5x and t-SNE 6x slower than with one)."""
     leave_a_core_free()
-    result = run_bench(args.device, args.quick, progress=lambda line: print(line, file=sys.stderr, flush=True))
+    result = run_bench(args.device, args.quick, progress=lambda line: print(line, file=sys.stderr, flush=True),
+                       landscape_only=getattr(args, "landscape_only", False))
     print(table(result))
     if args.json:
         with open(args.json, "w") as f:

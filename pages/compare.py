@@ -5,6 +5,7 @@ import streamlit as st
 from metaviz.analysis.runs import seed_spread
 from metaviz.figures.runs import LABELS, compare_curves, spread_figure
 from metaviz.recorder import Repeats
+from ui import empty
 from ui import runs as shared
 from ui.i18n import t
 from ui.router import ensure_router
@@ -26,6 +27,7 @@ store = shared.store()
 records = store.runs()
 if not records:
     st.info(t("pg_compare.empty"))
+    empty.draw(t("pg_speed.empty_compare_title"), t("pg_speed.empty_compare", train=t("nav.train")))
     st.stop()
 by_id = {r.id: r for r in records}
 labels = {i: shared.label(r) for i, r in by_id.items()}  # looked up now, not by a later format_func

@@ -4,7 +4,7 @@ import streamlit as st
 
 from metaviz.analysis.adaptation import task_gallery
 from metaviz.analysis.demo import quick_sine_demo
-from metaviz.figures.adaptation import tasks_figure
+from metaviz.figures.adaptation import tasks_html
 from metaviz.train import RunConfig
 from ui import run_view, state
 from ui.i18n import t
@@ -27,7 +27,8 @@ with left:
     st.subheader(t("pg_home.tasks_title"))
     st.markdown(t("pg_home.tasks_body"))
     x, curves, sx, sy = task_gallery(RunConfig(), n_tasks=5, seed=state.seed())
-    st.plotly_chart(tasks_figure(x, curves, sx, sy, text=dict(task=t("pg_home.task"))), key="home-tasks")
+    # the light chart, not plotly: the page's first figure shows before plotly's bundle has loaded
+    st.markdown(tasks_html(x, curves, sx, sy, text=dict(task=t("pg_home.task"))), unsafe_allow_html=True)
 with right:
     st.subheader(t("pg_home.learned_title"))
     with st.spinner(t("pg_home.spinner")):

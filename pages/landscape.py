@@ -4,16 +4,17 @@ import time
 
 import streamlit as st
 
-from metaviz.analysis.landscape import LandscapeConfig, compute_landscape, default_run, path_overlays
+from metaviz.analysis.coarse_to_fine import landscape_stream
+from metaviz.analysis.landscape import LandscapeConfig, default_run, path_overlays
 from metaviz.analysis.toy import ToyConfig, toy_surface, toy_update
 from metaviz.figures.landscape import VIEWS, landscape_figure, path_loss_figure, toy_figure
-from ui import code, forms, state, status, words
+from ui import code, forms, progressive, state, status, words
 from ui.i18n import labels, t
 from ui.router import ensure_router
 from ui.worker import session_worker
 
 ensure_router()
-STORE, TOY_CHART, KEEP, FIRST_BUDGET_S = "mv.landscape.store", "landscape.toy-chart", 8, 15.0
+STORE, TOY_CHART, KEEP = "mv.landscape.store", "landscape.toy-chart", 8
 VIEW_KEYS = dict(zip(VIEWS, ("pg_landscape.view_contour", "pg_landscape.view_heatmap", "pg_landscape.view_surface")))
 BACKGROUND_KEYS = {"meta": "pg_landscape.background_meta", "joint": "pg_landscape.background_joint"}
 
@@ -52,14 +53,21 @@ with land:
     log = left.toggle(t("pg_landscape.log"), value=True, key="landscape.log")
 
     if shown is None or recompute:
-        bar = st.progress(0.0, text=t("pg_landscape.evaluating"))
-        def compute(lc):  # the first picture of a run must come quickly: a coarser grid if this one is slow
-            key = (run, centre, lc, shown is None)
+        def preview(ls):  # the level drawn so far, without the paths (they follow once the grid is done)
+            st.plotly_chart(landscape_figure(ls, (), view, log, text=words.landscape(ls.run, ls.config)),
+                            key=f"landscape.preview.{len(ls.a)}")
+
+        def progress_text(p):
+            return t("pg_speed.landscape_progress", done=p.done, total=p.total, share=f"{p.fraction:.0%}",
+                     r=len(p.landscape.a) if p.landscape else 0, full=p.levels[-1])
+
+        def compute(lc):  # coarse to fine: a 5x5 picture first, refined to the full grid (cancellable)
+            key = (run, centre, lc)
             if key not in store["landscapes"]:  # a checkpoint's config has the learning rates in force then
-                store["landscapes"][key] = compute_landscape(
-                    kept[centre].config if kept else run, trajectory, lc, step=centre,
-                    budget_s=FIRST_BUDGET_S if shown is None else None,
-                    progress=lambda f, m: bar.progress(f, text=t("pg_landscape.progress", share=f"{f:.0%}")))
+                stream = landscape_stream(kept[centre].config if kept else run, trajectory, lc, step=centre)
+                progressive.follow(stream, lambda p: p.landscape, preview, lambda ls: store["shown"].update({run: ls}),
+                                   progress_text, f"landscape.cancel.{hash(lc)}")
+                store["landscapes"][key] = store["shown"][run]
                 store["landscapes"] = dict(list(store["landscapes"].items())[-KEEP:])
             return store["landscapes"][key]
         try:
@@ -67,10 +75,9 @@ with land:
         except ValueError as error:  # PCA on too few checkpoints, a pre-adaptation loss without inner loop
             st.warning(t("pg_landscape.fallback", error=error))
             shown = compute(LandscapeConfig("random", seed=lconfig.seed, resolution=lconfig.resolution))
-        bar.empty()
         store["shown"][run] = shown
-    if shown.config.resolution < lconfig.resolution and shown.estimate_s:
-        st.info(t("pg_landscape.preview", r=shown.config.resolution, seconds=f"{shown.estimate_s:.0f}"))
+    if all(shown is not done for done in store["landscapes"].values()):  # a cancelled stream's last level
+        st.info(t("pg_speed.landscape_partial", r=len(shown.a), full=lconfig.resolution))
     elif shown.config != lconfig or shown.plane.step != centre:
         st.info(t("pg_landscape.drawn", step=shown.plane.step))
 

@@ -7,7 +7,7 @@ from metaviz import learners
 from metaviz.data import uploads
 from metaviz.figures.embedding import embedding_figure
 from metaviz.figures.fewshot import inner_loop_figure, probability_figure
-from ui import canvas, examples, words
+from ui import canvas, empty, examples, words
 from ui.i18n import labels, literal, said, t
 from ui.router import ensure_router
 
@@ -51,6 +51,7 @@ if queries.examples:
     examples.query_grid(queries)
 if len(support.names) < 2:
     st.info(t("pg_own.need_two"))
+    empty.draw(t("pg_speed.empty_own_title"), t("pg_speed.empty_own"))
     st.stop()
 
 steps = None

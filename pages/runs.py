@@ -9,7 +9,7 @@ from metaviz.automl.worker import stored_snapshot
 from metaviz.export import export_zip, import_run
 from metaviz.figures.curves import accuracy_curves, steps_curve
 from metaviz.messages import recognise
-from ui import automl_view, state, status
+from ui import automl_view, empty, state, status
 from ui import runs as shared
 from ui.i18n import said, t
 from ui.router import ensure_router
@@ -24,6 +24,7 @@ store = shared.store()
 everything = store.runs()
 if not everything:
     st.info(t("pg_runs.empty"), icon=":material/inventory_2:")
+    empty.draw(t("pg_speed.empty_runs_title"), t("pg_speed.empty_runs", train=t("nav.train")))
     st.stop()
 records = shared.filtered(everything, "runs")
 if not records:

@@ -7,6 +7,7 @@ import streamlit as st
 from metaviz import learners, tasks
 from metaviz.analysis.adaptation import adaptation_curves
 from metaviz.analysis.tasks import preview
+from metaviz.figures import light
 from metaviz.figures.adaptation import adaptation_figure
 from metaviz.figures.curves import accuracy_curves, loss_curves, loss_html, steps_curve
 from metaviz.figures.tasks import image_grid, preview_figure
@@ -118,8 +119,8 @@ def eval_charts(snap: Snapshot) -> None:
     ev = snap.last_eval
     if classification:
         n_way = snap.config.task_config.n_way
-        st.plotly_chart(accuracy_curves(snap.evals, snap.config.learner, n_way, text=accuracy_text()),
-                        key="train-accuracy")
+        chart(accuracy_curves(snap.evals, snap.config.learner, n_way, text=accuracy_text()), snap.live,
+              key="train-accuracy")
     if ev is not None and learners.get(snap.config.learner).has_inner_loop:  # one-pass learners: flat
         metric = "accuracy" if classification else "loss"
 
@@ -127,7 +128,16 @@ def eval_charts(snap: Snapshot) -> None:
             base = None if ev.baseline_val is None else getattr(ev.baseline_val, metric)
             return steps_curve(getattr(ev.val, metric), base, snap.config.learner, metric, text=steps_text())
 
-        st.plotly_chart(memo("steps-curve", (snap.config, ev.step, current()), build), key="train-steps")
+        chart(memo("steps-curve", (snap.config, ev.step, current()), build), snap.live, key="train-steps")
+
+
+def chart(figure, live: bool, key: str) -> None:
+    """``figure`` as plotly, or, while the run trains, as the light chart: a panel that refreshes re-sends its
+    figure each time, and the browser lays a plotly chart out again even when nothing in it changed."""
+    if live:  # markdown, not st.html, whose sanitizer drops SVG; the HTML is ours, its words escaped
+        st.markdown(light.from_figure(figure), unsafe_allow_html=True)
+    else:
+        st.plotly_chart(figure, key=key)
 
 
 def adaptation(snap: Snapshot) -> None:

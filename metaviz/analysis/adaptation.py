@@ -495,7 +495,34 @@ def default_config(seed: int = 0, n_steps: int = 150) -> RunConfig:
 
 
 def quick_run(config: RunConfig) -> RunRecord:
-    """Train ``config`` to its end in this thread, keeping a checkpoint at every evaluation (as the worker does)."""
+    """Train ``config`` to its end in this thread, keeping a checkpoint at every evaluation (as the worker does).
+
+    The page's default run for the default seed ships (``metaviz/zoo/demo``, ``scripts/train_demo_zoo.py``): then
+    nothing trains, and ``seconds`` is the training time recorded when it was made."""
+    from metaviz import trajectories
+    from metaviz.worker import Checkpoint
+
+    steps, arrays = trajectories.cached_parts(shipped_name(config), config, lambda: packed(trained_run(config)))
+    part = lambda params, prefix: {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}  # noqa: E731
+    checkpoints = tuple(Checkpoint(step, config, part(p, "learner."), part(p, "baseline.") or None)
+                        for step, p in steps)
+    return RunRecord(config, checkpoints, part(arrays, "evals."), float(arrays["seconds"][0]), "default")
+
+
+def shipped_name(config: RunConfig) -> str:
+    return f"adaptation-{config.learner}-{config.task}-{config.train.n_steps}"
+
+
+def packed(record: RunRecord) -> tuple[tuple, dict[str, np.ndarray]]:
+    """``record`` as ``metaviz.trajectories`` stores it: (step, {"learner.<name>", "baseline.<name>"}) per
+    checkpoint, and the evaluation curves and training seconds as arrays."""
+    steps = tuple((c.step, {**{f"learner.{k}": v for k, v in c.learner.items()},
+                            **{f"baseline.{k}": v for k, v in (c.baseline or {}).items()}}) for c in record.checkpoints)
+    return steps, {**{f"evals.{k}": v for k, v in record.evals.items()}, "seconds": np.array([record.seconds])}
+
+
+def trained_run(config: RunConfig) -> RunRecord:
+    """:func:`quick_run`'s training itself."""
     from metaviz.train import Run, train
     from metaviz.worker import Checkpoint
 

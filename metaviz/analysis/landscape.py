@@ -580,8 +580,11 @@ def train_trajectory(config: RunConfig, every: int = 10) -> tuple[tuple[int, dic
 
 def default_run(seed: int = 0, n_steps: int = 150, every: int = 10):
     """(config, trajectory) of :func:`default_run_config` trained with a checkpoint every ``every`` steps."""
+    from metaviz import trajectories  # shipped for the default seed: the page's first figure needs no training
+
     config = default_run_config(seed, n_steps)
-    return config, train_trajectory(config, every)
+    name = f"landscape-sine-maml-{n_steps}-every-{every}"
+    return config, trajectories.cached(name, config, lambda: train_trajectory(config, every))
 
 
 def colour_range(loss: np.ndarray, log: bool = True, upper_quantile: float = 0.98) -> tuple[float, float]:

@@ -52,7 +52,32 @@ class Trained:
 def train_states(configs: Mapping[str, RunConfig], baseline_of: str | None = None) -> Trained:
     """Meta-train each config (name -> RunConfig) to its ``n_steps`` and keep its learner's parameters under
     that name; ``baseline_of``: also keep that run's pretrained baseline as ``"pretrained"``. ValueError with the
-    run's message when one diverges."""
+    run's message when one diverges.
+
+    One CPU run whose result ships in ``metaviz/zoo/demo/`` (a lesson's default, recorded by
+    ``scripts/train_demo_zoo.py --lessons``) is loaded from there instead; ``seconds`` is then its training time
+    when it was recorded."""
+    if len(configs) != 1 or next(iter(configs.values())).device != "cpu":
+        return _train_states(configs, baseline_of)
+    from metaviz import trajectories
+
+    (name, config), = configs.items()
+    key = f"lesson-{name}-{trajectories.fingerprint(config, baseline_of)}"
+
+    def packed():
+        trained = _train_states(configs, baseline_of)
+        flat = {f"{state}|{k}": v for state, params in trained.states.items() for k, v in params.items()}
+        return ((0, flat),), {"seconds": np.array([trained.seconds])}
+
+    ((_, flat),), arrays = trajectories.cached_parts(key, config, packed)
+    states: dict[str, dict[str, np.ndarray]] = {}
+    for k, v in flat.items():
+        state, _, param = k.partition("|")
+        states.setdefault(state, {})[param] = v
+    return Trained(states, float(arrays["seconds"][0]), "cpu")
+
+
+def _train_states(configs: Mapping[str, RunConfig], baseline_of: str | None) -> Trained:
     states, start, device = {}, time.perf_counter(), "cpu"
     for name, config in configs.items():
         run = Run(config)

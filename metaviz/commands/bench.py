@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="instead of --budget-s: seconds per sine or digits training job (Omniglot jobs get "
                              "OMNIGLOT_WEIGHT times as many), to split the learners over several processes")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--landscape-only", action="store_true", help="speed: time the loss landscape alone")
     parser.add_argument("--learners", nargs="*", default=None, help="only these learners")
     parser.add_argument("--setups", nargs="*", default=None, help="only these setups (quote names)")
     parser.add_argument("--json", metavar="PATH", default=None, help="write the rows as JSON")

@@ -121,6 +121,22 @@ def tasks_figure(x: np.ndarray, curves: np.ndarray, support_x: np.ndarray, suppo
     return figure(traces, height=320, xaxis=axis(w["x"]), yaxis=axis(w["y"]))
 
 
+def tasks_html(x: np.ndarray, curves: np.ndarray, support_x: np.ndarray, support_y: np.ndarray,
+               text: Mapping[str, str] | None = None) -> str:
+    """:func:`tasks_figure` as the light HTML/SVG chart (``metaviz.figures.light``): no plotly bundle, so a page
+    can show it at once on a first visit."""
+    from metaviz.figures.light import Line, line_chart
+
+    w = _text("tasks", text)
+    lines = []
+    for i in range(curves.shape[0]):
+        rgb = sample_colorscale("Viridis", [i / max(curves.shape[0] - 1, 1)])[0]  # "rgb(r, g, b)"
+        color = "#{:02x}{:02x}{:02x}".format(*(round(float(c)) for c in rgb[rgb.index("(") + 1:-1].split(",")))
+        lines.append(Line(x, curves[i], w["task"].format(i=i + 1), color))
+        lines.append(Line(support_x[i], support_y[i], "", color, markers=True, connect=False))
+    return line_chart(lines, x_title=w["x"], y_title=w["y"], height=320)
+
+
 BOTTOM_LEGEND = dict(orientation="h", yanchor="top", y=-0.22, x=0, xanchor="left")  # clear of subplot titles
 SHOT_DASHES = ("dot", "dash", "solid", "longdash", "dashdot")
 

@@ -38,6 +38,7 @@ class Line:
     dash: str | None = None
     markers: bool = False
     opacity: float = 1.0
+    connect: bool = True  # False: the markers only (support points), with no legend entry when ``name`` is ""
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> np.ndarray:
@@ -105,7 +106,7 @@ def line_chart(lines: list[Line], title: str = "", x_title: str = "", y_title: s
     swatch = ('<svg width="24" height="10" style="vertical-align:middle;margin-right:4px">'
               '<line x1="0" x2="24" y1="5" y2="5" {}/></svg>')
     legend = "".join(f'<span style="white-space:nowrap">{swatch.format(_stroke(line.color, line.dash))}'
-                     f'{escape(line.name)}</span>' for line in lines)
+                     f'{escape(line.name)}</span>' for line in lines if line.name or line.connect)
     out = [f'<div class="mv-light-chart" role="img" aria-label="{escape(title)}" style="display:flex;'
            f'flex-direction:column;height:{height}px;font-size:12px;line-height:1.3">',
            f'<div style="font-size:15px;padding:4px 0 2px 8px">{escape(title)}</div>',
@@ -154,8 +155,9 @@ def line_chart(lines: list[Line], title: str = "", x_title: str = "", y_title: s
             for run in _runs(keep):
                 px, py = SCALE * u(x[run]), SCALE * (1 - w(y[run]))
                 points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py, strict=True))
-                svg.append(f'<polyline class="line" data-name="{escape(line.name)}" points="{points}" fill="none" '
-                           f'{_stroke(line.color, line.dash, opacity=line.opacity)}/>')
+                if line.connect:
+                    svg.append(f'<polyline class="line" data-name="{escape(line.name)}" points="{points}" '
+                               f'fill="none" {_stroke(line.color, line.dash, opacity=line.opacity)}/>')
                 if line.markers:  # a zero-length segment with round caps: a dot that the box's scaling keeps round
                     dots = "".join(f"M{a:.1f} {b:.1f}h0" for a, b in zip(px, py, strict=True))
                     svg.append(f'<path d="{dots}" stroke="{escape(line.color)}" stroke-width="6" '
@@ -164,3 +166,40 @@ def line_chart(lines: list[Line], title: str = "", x_title: str = "", y_title: s
     out += svg + labels
     out.append(f'</div></div><div style="text-align:center;padding-bottom:2px">{escape(x_title)}</div></div>')
     return "".join(out)
+
+
+def empty_chart(title: str, message: str, height: int = 220) -> str:
+    """A drawn empty state, for a view with nothing to show yet: a faint axes box with a dashed sketch of a
+    falling curve (a drawing, not data) and ``message`` across it. One ``<div>``; words escaped."""
+    sketch = " ".join(f"{SCALE * u:.0f},{SCALE * (0.12 + 0.7 * math.exp(-4 * u)):.0f}"
+                      for u in np.linspace(0.04, 0.96, 24))
+    return (f'<div class="mv-light-chart mv-empty" role="img" aria-label="{escape(title)}" style="display:flex;'
+            f'flex-direction:column;height:{height}px;font-size:13px;opacity:0.85">'
+            f'<div style="font-size:15px;padding:4px 0 2px 8px">{escape(title)}</div>'
+            '<div style="flex:1;position:relative;margin:6px 16px 12px 40px;border-left:1px solid currentColor;'
+            'border-bottom:1px solid currentColor;border-color:rgba(128,128,128,0.6)">'
+            f'<svg viewBox="0 0 {SCALE} {SCALE}" preserveAspectRatio="none" width="100%" height="100%" '
+            'style="position:absolute;inset:0">'
+            f'<polyline points="{sketch}" fill="none" {_stroke("currentColor", "dash", opacity=0.35)}/></svg>'
+            '<div style="position:absolute;inset:0;display:flex;align-items:center;justify-content:center;'
+            f'text-align:center;padding:0 12%">{escape(message)}</div></div></div>')
+
+
+def from_figure(fig, height: int = HEIGHT) -> str:
+    """A plotly figure of line and marker traces (``type="scatter"``) as the light chart: the same lines, names,
+    colours, dashes, title, axis titles and log axis; no hover or zoom. For live views that would otherwise send
+    the browser a plotly chart to lay out again at every refresh while a run trains (the plotly figure is drawn
+    once the run stops)."""
+    lines = []
+    for trace in fig.data:
+        if trace.type != "scatter" or trace.x is None or trace.y is None:
+            continue
+        mode = trace.mode or "lines"
+        color = trace.line.color or (trace.marker.color if isinstance(trace.marker.color, str) else None)
+        lines.append(Line(np.asarray(trace.x, float), np.asarray(trace.y, float), trace.name or "",
+                          color or "#636efa", trace.line.dash, "markers" in mode,
+                          1.0 if trace.opacity is None else float(trace.opacity), "lines" in mode))
+    layout = fig.layout
+    return line_chart(lines, title=layout.title.text or "", x_title=layout.xaxis.title.text or "",
+                      y_title=layout.yaxis.title.text or "", log_y=layout.yaxis.type == "log",
+                      height=int(layout.height or height))

@@ -35,12 +35,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(name: str = "streamlit"):
-    """``streamlit run app.py`` headless on a free localhost port, ready when ``/_stcore/health`` answers."""
+def streamlit_server(name: str = "streamlit", script: Path = ROOT / "app.py"):
+    """``streamlit run app.py`` (or ``script``) headless on a free localhost port, ready when
+    ``/_stcore/health`` answers."""
     port = free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / f"{name}.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script),
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
