@@ -209,3 +209,40 @@ def test_the_shipped_rl_checkpoints_load_and_are_kept_apart_from_the_few_shot_zo
     learner = checkpoint.build(loaded)
     assert loaded.config.task == "navigation" and loaded.config.learner == name.split("-")[0] and loaded.step > 0
     assert all(torch.isfinite(p).all() for p in learner.params.values()) and name not in checkpoint.zoo()
+
+
+def test_reptile_rl_moves_theta_to_the_mean_of_the_policies_each_task_reaches_alone():
+    """With outer SGD at rate 1, Reptile's update is theta <- mean_i phi_i; each phi_i is recomputed one task at
+    a time (the batched inner loop against a loop reference)."""
+    from metaviz.learners.reptile_rl import ReptileRLConfig
+
+    learner = build_learner(RunConfig(task="navigation", learner="reptile_rl", train=SMALL,
+                                      task_config=NavigationConfig(horizon=5, n_rollouts=4),
+                                      learner_config=ReptileRLConfig(inner_steps=2, outer_optimizer="sgd")))
+    batch = learner.task.sample(3, torch.Generator().manual_seed(5)).episode
+    alone = [learner.adapt(learner.params, batch.support_x[i], batch.support_y[i], first_order=True).params
+             for i in range(3)]
+    expected = {k: torch.stack([phi[k] for phi in alone]).mean(0).detach() for k in learner.params}
+    assert any(not torch.allclose(expected[k], learner.params[k]) for k in expected)
+    out = learner.outer_step(batch, learner.make_optimizer(1.0))
+    assert np.isfinite(out["loss"]) and out["loss"] > 0
+    for k in expected:
+        assert torch.allclose(learner.params[k], expected[k], atol=1e-6), k
+
+
+@pytest.mark.parametrize("name", ["maml_rl", "rl2"])
+def test_drawn_trajectories_take_evaluations_steps_and_returns(name):
+    """The Meta-RL page's trajectories adapt with the learner's own evaluation steps: their returns are minus the
+    query cost that ``cost_curves`` reports on the same held-out goal (the recurrent policy draws too)."""
+    from metaviz.analysis.adaptation import heldout_task
+    from metaviz.analysis.rl import trajectories
+
+    config = RunConfig(task="navigation", learner=name, train=SMALL, task_config=NavigationConfig(horizon=6,
+                                                                                                 n_rollouts=3))
+    learner = build_learner(config)
+    drawn = trajectories(config, {name: learner.state_numpy()}, task_seed=2, steps=2, n_draw=2)
+    steps = 2 if learner.has_inner_loop else 0  # nothing to draw after steps a memory learner does not take
+    assert drawn.paths[name].shape == (steps + 1, 2, 7, 2)
+    costs = learner.cost_curves(heldout_task(config, 2)[1].episode, steps)[0]
+    np.testing.assert_allclose(drawn.returns[name], -costs.numpy(), rtol=1e-5)
+    assert steps == 0 or np.ptp(drawn.returns[name]) > 0

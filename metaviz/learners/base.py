@@ -19,7 +19,7 @@ docstring is shown in the app: give the paper, the idea and the update rule.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -338,16 +338,24 @@ class PolicyLearner(MetaLearner):
     def meta_loss(self, batch: Episode) -> torch.Tensor:
         return self.task_objective(self.params, batch)[0].mean()
 
-    def cost_curves(self, batch: Episode, steps: int) -> torch.Tensor:
-        """Query cost of each task of ``batch`` after 0..``steps`` policy-gradient steps: [T, steps + 1]."""
-        current, out = rl_batched(detach(self.params), batch.n_tasks), []
+    def evaluation_steps(self, mdp: torch.Tensor, seeds: torch.Tensor, steps: int) -> Iterator[Params]:
+        """Per-task parameters [T, ...] after 0, 1, ..., ``steps`` evaluation policy-gradient steps, each on the k-th
+        support rollouts of ``mdp`` [T, P] seeded by ``seeds`` [T] (first order: no meta-gradient). What
+        evaluation, the benchmark and the drawn trajectories all adapt with; a learner without an inner loop
+        yields its parameters unchanged."""
+        current = rl_batched(detach(self.params), mdp.shape[0])
         for k in range(steps + 1):
-            out.append(self.rollouts(detach(current), batch.query_x, batch.query_y, k).cost())
-            if k < steps:
-                support = self.rollouts(current, batch.support_x, batch.support_y, k)
+            yield current
+            if k < steps and self.has_inner_loop:
+                support = self.rollouts(current, mdp, seeds, k)
                 grads = torch.autograd.grad(self.pg_loss(current, support).sum(), list(current.values()))
                 current = {name: (p - self.config.inner_lr * g).detach().requires_grad_()
                            for (name, p), g in zip(current.items(), grads)}
+
+    def cost_curves(self, batch: Episode, steps: int) -> torch.Tensor:
+        """Query cost of each task of ``batch`` after 0..``steps`` policy-gradient steps: [T, steps + 1]."""
+        out = [self.rollouts(detach(current), batch.query_x, batch.query_y, k).cost()
+               for k, current in enumerate(self.evaluation_steps(batch.support_x, batch.support_y, steps))]
         return torch.stack(out, 1).detach()
 
     def evaluate(self, batch: Episode, steps: int) -> Curves:
