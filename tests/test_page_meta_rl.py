@@ -34,7 +34,7 @@ def test_meta_rl_page_trains_navigation_live_and_draws_trajectories_in_chinese()
     at.run()
 
 
-def test_meta_rl_page_draws_a_bandit_trial_against_ucb_and_thompson():
+def test_meta_rl_page_draws_a_bandit_trial_against_ucb_thompson_and_gittins():
     at = open_page("pages/meta_rl.py")
     next(s for s in at.selectbox if s.label == "Environment").set_value("bandit")
     at.run()
@@ -45,6 +45,6 @@ def test_meta_rl_page_draws_a_bandit_trial_against_ucb_and_thompson():
     at.run()
     wait_for(at, lambda a: has_chart(a, "Thompson sampling"), timeout=120)
     assert not at.error, [e.value for e in at.error]
-    assert has_chart(at, "UCB1")
+    assert has_chart(at, "UCB1") and has_chart(at, "Gittins index")
     at.button(key="reset").click()
     at.run()

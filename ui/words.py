@@ -158,4 +158,5 @@ def rl_bandit() -> dict[str, str]:
     return {"regret": t("pg_rl.fig.bandit.regret"), "pulls": t("pg_rl.fig.bandit.pulls"),
             "x": t("pg_rl.fig.bandit.x"), "y_regret": t("pg_rl.fig.bandit.y_regret"),
             "y_arm": t("pg_rl.fig.bandit.y_arm"), "arm": t("pg_rl.fig.bandit.arm"),
-            "ucb1": t("pg_rl.fig.bandit.ucb1"), "thompson": t("pg_rl.fig.bandit.thompson")}
+            "ucb1": t("pg_rl.fig.bandit.ucb1"), "thompson": t("pg_rl.fig.bandit.thompson"),
+            "gittins": t("pg_rl.fig.bandit.gittins")}

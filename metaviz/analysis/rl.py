@@ -1,6 +1,6 @@
 """What the Meta-RL page and lesson draw: trajectories on a held-out goal before and after policy-gradient
 steps (the MAML paper's figure 5), and a bandit trial's pulls and cumulative regret beside UCB1 and Thompson
-sampling. Small numpy results, computed on the CPU from a run's parameters."""
+sampling and the Gittins index. Small numpy results, computed on the CPU from a run's parameters."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 from metaviz import rl
 from metaviz.analysis.adaptation import heldout_task
 from metaviz.functional import detach
-from metaviz.tasks.bandit import classical_regret
+from metaviz.tasks.bandit import STRATEGIES, classical_regret
 from metaviz.train import RunConfig, build_learner
 
 
@@ -62,8 +62,8 @@ class BanditTrial:
 
 def bandit_trial(config: RunConfig, state: Mapping[str, np.ndarray], n_tasks: int = 50, task_seed: int = 0
                  ) -> BanditTrial:
-    """The run's learner (no gradient steps: what it does within one trial) against UCB1 and Thompson sampling
-    on the same ``n_tasks`` held-out bandits."""
+    """The run's learner (no gradient steps: what it does within one trial) against UCB1, Thompson sampling and
+    the Gittins index on the same ``n_tasks`` held-out bandits."""
     from metaviz import tasks
 
     task = tasks.get(config.task)(config.task_config)
@@ -75,7 +75,7 @@ def bandit_trial(config: RunConfig, state: Mapping[str, np.ndarray], n_tasks: in
     with torch.no_grad():
         rollouts = learner.rollouts(rl.batched(detach(learner.params), n_tasks), batch.query_x, batch.query_y)
     regret = {config.learner: rollouts.costs.cumsum(-1).mean((0, 1)).double().numpy()}
-    for strategy in ("ucb1", "thompson"):
+    for strategy in STRATEGIES:
         regret[strategy] = classical_regret(batch.query_x.double(), task.config.horizon, strategy,
                                             config.seed).mean(0).numpy()
     return BanditTrial(batch.query_x[0].numpy(), rollouts.actions[0, 0].numpy(), regret)
