@@ -1,6 +1,8 @@
 """Reinforcement learning: the policy-gradient oracle, batched versus loop references, seeding, and RL runs
 through training, the store and the command line."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -172,12 +174,14 @@ def test_rl_runs_go_through_the_cli_store_export_and_import(tmp_path, capsys):
                                   "train": {"meta_batch": 3, "n_steps": 4, "eval_every": 2, "n_eval_tasks": 3,
                                             "eval_steps": 1, "hidden": 8}}))
     assert main(["train", "--config", str(config), "--home", str(home), "--quiet", "--threads", "1"]) == 0
+    assert "(minus return)" in capsys.readouterr().out  # the family's loss named as it is: minus the return
     store = Store(home)
     (record,) = store.runs()
     assert record.status == "done" and record.step == 4 and record.run_config().task == "navigation"
     history = store.history(record.id)
     assert list(history.evals["step"]) == [0, 2, 4] and np.isfinite(history.evals["val_loss"]).all()
     assert "val_accuracy" not in history.evals
+    assert main(["runs", "--home", str(home)]) == 0 and "(minus return)" in capsys.readouterr().out
     assert main(["runs", "--home", str(home), "export", record.id, str(tmp_path / "out.zip")]) == 0
     other = Store(tmp_path / "other")
     new_id = import_run(other, tmp_path / "out.zip")
@@ -276,3 +280,28 @@ def test_the_gittins_strategy_plays_bandits_better_than_chance():
     regret = classical_regret(means, 100, "gittins", discount=0.9)
     assert regret.shape == (200, 100) and (regret.diff(dim=1) >= -1e-12).all()
     assert regret[:, -1].mean() < 0.3 * chance  # measured 0.16 of chance on other bandits
+
+
+def test_runs_and_compare_name_an_rl_runs_loss_by_what_it_measures(tmp_path, monkeypatch):
+    """A bandit run's loss is its regret (TaskDistribution.metric): the Runs page names its metric and chart so in
+    English, Compare names its curves so in Chinese."""
+    from apptests import open_page
+
+    from metaviz.recorder import Recorder
+    from metaviz.store import Store
+    from ui import i18n
+
+    monkeypatch.setenv("METAVIZ_HOME", str(tmp_path))
+    run = Run(RunConfig(task="bandit", learner="maml_rl", train=SMALL, task_config=BanditConfig(horizon=5,
+                                                                                                n_rollouts=3)))
+    with Recorder.start(Store(tmp_path), run, source="test") as recorder:
+        for event in train(run, 2):
+            recorder.record(event)
+    at = open_page("pages/runs.py")
+    assert "Meta-val regret" in [m.label for m in at.metric]
+    titles = [json.loads(c.proto.spec)["layout"]["yaxis"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert "regret" in titles and "loss" not in titles
+    at = open_page("pages/compare.py", lang="zh")
+    zh = i18n.catalogue("zh")
+    expected = zh["pg_metric.curve.val_loss"].format(metric=zh["pg_metric.regret.axis"])  # "元验证遗憾"
+    assert expected in [json.loads(c.proto.spec)["layout"]["yaxis"]["title"]["text"] for c in at.get("plotly_chart")]

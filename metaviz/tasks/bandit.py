@@ -40,6 +40,7 @@ class BernoulliBandit(EnvTasks):
     name = "bandit"
     title = "Bernoulli bandits (reinforcement learning)"
     Config = BanditConfig
+    metric = "regret"
     discrete = True
 
     @property
