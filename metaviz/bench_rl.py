@@ -54,8 +54,15 @@ def row(env: str, learner: str, steps: int, costs: torch.Tensor, returns: torch.
 
 
 def bench_rl(budget_s: float, device: str = "cpu", n_tasks: int = 100, seed: int = 0,
-             progress: Callable[[str], None] = lambda line: None) -> list[dict]:
+             progress: Callable[[str], None] = lambda line: None, only: list[str] | None = None) -> list[dict]:
+    """The rows of the module docstring; ``only``: just these learners (the budget is shared among them; the
+    classical bandit strategies, which train nothing, are always scored)."""
     envs, names = rl_names()
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise ValueError(f"not reinforcement-learning learners: {unknown}; choose from {names}")
+        names = [n for n in names if n in only]
     share = budget_s / (len(envs) * len(names))
     rows = []
     for env in envs:

@@ -305,3 +305,10 @@ def test_runs_and_compare_name_an_rl_runs_loss_by_what_it_measures(tmp_path, mon
     zh = i18n.catalogue("zh")
     expected = zh["pg_metric.curve.val_loss"].format(metric=zh["pg_metric.regret.axis"])  # "元验证遗憾"
     assert expected in [json.loads(c.proto.spec)["layout"]["yaxis"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def test_bench_rl_can_be_limited_to_some_learners_and_names_the_wrong_ones():
+    from metaviz.bench_rl import bench_rl
+
+    with pytest.raises(ValueError, match="not reinforcement-learning learners.*maml"):
+        bench_rl(1.0, only=["maml"])
