@@ -312,3 +312,18 @@ def test_bench_rl_can_be_limited_to_some_learners_and_names_the_wrong_ones():
 
     with pytest.raises(ValueError, match="not reinforcement-learning learners.*maml"):
         bench_rl(1.0, only=["maml"])
+
+
+def test_every_task_familys_metric_has_words_in_both_languages():
+    """TaskDistribution.metric names a run's loss on the pages: each family's metric needs its words (a new
+    family measuring a new cost adds them to ui.words.METRIC_KEYS and the catalogues)."""
+    from metaviz import tasks
+    from ui import i18n, words
+
+    for name in tasks.available():
+        metric = tasks.get(name).metric
+        assert metric in words.METRIC_KEYS, (name, metric)
+        for code in ("en", "zh"):
+            assert all(key in i18n.catalogue(code) for key in words.METRIC_KEYS[metric].values()), (name, code)
+    assert tasks.get("bandit").metric == "regret" and tasks.get("navigation").metric == "minus_return"
+    assert tasks.get("sinusoid").metric == "loss"
