@@ -4,7 +4,7 @@ Each (environment, learner) pair gets an equal share of the budget (CPU seconds 
 wall seconds on a GPU) of meta-training from the same seed, then is scored on ``n_tasks`` meta-test tasks
 drawn from a stream training never uses: the mean and standard error over tasks of the return after 0, 1
 and 3 policy-gradient steps. On bandits each row also carries the regret (the cost) and the classical
-strategies UCB1 and Thompson sampling are scored on the same arm means.
+strategies UCB1, Thompson sampling and the Gittins index are scored on the same arm means.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 
 from metaviz import learners, tasks
-from metaviz.tasks.bandit import classical_regret
+from metaviz.tasks.bandit import STRATEGIES, classical_regret
 from metaviz.train import Run, RunConfig, TrainConfig
 
 ADAPT_STEPS = (0, 1, 3)
@@ -54,8 +54,15 @@ def row(env: str, learner: str, steps: int, costs: torch.Tensor, returns: torch.
 
 
 def bench_rl(budget_s: float, device: str = "cpu", n_tasks: int = 100, seed: int = 0,
-             progress: Callable[[str], None] = lambda line: None) -> list[dict]:
+             progress: Callable[[str], None] = lambda line: None, only: list[str] | None = None) -> list[dict]:
+    """The rows of the module docstring; ``only``: just these learners (the budget is shared among them; the
+    classical bandit strategies, which train nothing, are always scored)."""
     envs, names = rl_names()
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise ValueError(f"not reinforcement-learning learners: {unknown}; choose from {names}")
+        names = [n for n in names if n in only]
     share = budget_s / (len(envs) * len(names))
     rows = []
     for env in envs:
@@ -76,7 +83,7 @@ def bench_rl(budget_s: float, device: str = "cpu", n_tasks: int = 100, seed: int
                 progress(f"{env:10s} {name:14s} steps={steps} return={rows[-1]['return_mean']:.3f} "
                          f"({trained} meta-steps)")
         if env == "bandit":
-            for strategy in ("ucb1", "thompson"):
+            for strategy in STRATEGIES:
                 regret = classical_regret(test.query_x.double(), task.config.horizon, strategy, seed)[:, -1]
                 rows.append(row(env, strategy, 0, regret, best.double() - regret, 0))
                 progress(f"{env:10s} {strategy:14s} regret={rows[-1]['regret_mean']:.2f}")

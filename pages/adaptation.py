@@ -42,7 +42,14 @@ st.caption(t("pg_adapt.caption", learner=title(learner_cls), task=title(tasks.ge
 names = words.learner_names()
 
 try:
-    if kind == "regression":
+    if kind == "reinforcement":  # the query cost (minus the return, regret) after policy-gradient steps
+        st.subheader(t("pg_adapt.rl_subheader"))
+        states = an.comparison_states(ckpt, [cfg.learner, learner_cls.baseline_learner], brief)
+        curves = run("step_curves", cfg, states, n_tasks=n_tasks, steps=inner)
+        rl_names = {n: title(learners.get(n)) for n in states}  # no short legend names for the RL learners
+        st.plotly_chart(fig.step_curves_figure(curves, "loss", text=words.steps(cfg.task), names=rl_names),
+                        key="adapt-rl")
+    elif kind == "regression":
         st.subheader(t("pg_adapt.fit_subheader"))
         states = an.comparison_states(ckpt, [cfg.learner, "pretrained", "scratch"], brief)
         if st.button(t("pg_adapt.new_task"), icon=":material/casino:", key="adapt.task"):
@@ -84,7 +91,7 @@ else:
     st.caption(t("pg_adapt.no_inner_loop", learner=title(learner_cls)))
 
 st.subheader(t("pg_adapt.overfit_subheader"))
-metric = "loss" if kind == "regression" else "accuracy"
+metric = "accuracy" if kind == "classification" else "loss"
 own = an.overfit_from_evals(record.evals, metric)
 st.caption(t("pg_adapt.overfit_caption"))
 if own is not None:

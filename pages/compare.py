@@ -7,6 +7,7 @@ from metaviz.figures.runs import LABELS, compare_curves, spread_figure
 from metaviz.recorder import Repeats
 from ui import empty
 from ui import runs as shared
+from ui import words
 from ui.i18n import t
 from ui.router import ensure_router
 
@@ -17,8 +18,9 @@ LABEL_KEYS = {"loss": "fig_runs.loss", "val_loss": "fig_runs.val_loss", "val_acc
               "train_accuracy": "fig_runs.train_accuracy"}  # the curves of metaviz.figures.runs.LABELS
 
 
-def label(key: str) -> str:
-    return t(LABEL_KEYS[key]) if key in LABEL_KEYS else LABELS.get(key, key)
+def label(key: str, metric: str = "loss") -> str:
+    """A curve's name; a loss curve named as runs whose loss is ``metric`` (TaskDistribution.metric) name it."""
+    return words.curve_label(key, metric) or (t(LABEL_KEYS[key]) if key in LABEL_KEYS else LABELS.get(key, key))
 
 
 st.title(t("pg_compare.title"))
@@ -38,12 +40,15 @@ if not chosen:
     st.info(t("pg_compare.choose"))
     st.stop()
 histories = {i: store.history(i) for i in chosen}
+metrics = {words.metric_of(by_id[i].task) for i in chosen}
+metric = metrics.pop() if len(metrics) == 1 else "loss"  # runs of families that measure different costs: "loss"
 keys = [k for k in LABELS if any(k in (h.train if k == "loss" else h.evals) for h in histories.values())]
 key = st.segmented_control(t("pg_compare.curve"), keys, default="val_loss" if "val_loss" in keys else keys[0],
-                           format_func=label, key="compare.key") or keys[0]
+                           format_func=lambda k: label(k, metric), key="compare.key") or keys[0]
 series = [(t("pg_compare.series", learner=by_id[i].learner, id=i, seed=by_id[i].seed), by_id[i].learner,
            histories[i].train if key == "loss" else histories[i].evals) for i in chosen]
-st.plotly_chart(compare_curves(series, key, text=dict(label=label(key), x=t("fig_runs.x"))), key="compare.curves")
+st.plotly_chart(compare_curves(series, key, text=dict(label=label(key, metric), x=t("fig_runs.x"))),
+                key="compare.curves")
 st.subheader(t("pg_compare.finals"))
 shared.table([by_id[i] for i in chosen], store.finals(chosen))
 st.caption(t("pg_compare.memory"))
@@ -78,10 +83,11 @@ def spread(run_id: str) -> None:
     finals = store.finals(r.id for r in finished)
     metric = "val_accuracy" if all("val_accuracy" in finals[r.id] for r in finished) else "val_loss"
     result = seed_spread([store.history(r.id) for r in finished], [r.seed for r in finished], metric)
+    named = words.metric_of(base.task)
     st.plotly_chart(spread_figure(result, base.learner, text=dict(
-        label=label(metric), title=t("fig_runs.spread_title"), x=t("fig_runs.x"), seed=t("fig_runs.seed"),
+        label=label(metric, named), title=t("fig_runs.spread_title"), x=t("fig_runs.x"), seed=t("fig_runs.seed"),
         band=t("fig_runs.band"), mean=t("fig_runs.mean"))), key="compare.spread")
-    st.metric(t("pg_compare.final", metric=label(metric), n=len(finished)),
+    st.metric(t("pg_compare.final", metric=label(metric, named), n=len(finished)),
               f"{result.final_mean:.4g} ± {result.final_std:.2g}")
     if busy and not any(job.alive for job in jobs):
         st.rerun()  # the repeats ended: redraw the page without the polling timer

@@ -9,7 +9,7 @@ from metaviz.automl.worker import stored_snapshot
 from metaviz.export import export_zip, import_run
 from metaviz.figures.curves import accuracy_curves, steps_curve
 from metaviz.messages import recognise
-from ui import automl_view, empty, state, status
+from ui import automl_view, empty, state, status, words
 from ui import runs as shared
 from ui.i18n import said, t
 from ui.router import ensure_router
@@ -48,7 +48,7 @@ def detail(run_id: str) -> None:
     final = history.final()
     cols = st.columns(5)
     cols[0].metric(t("pg_runs.steps"), f"{record.step} / {record.n_steps}")
-    cols[1].metric(t("pg_runs.val_loss"), f"{final['val_loss']:.4g}" if "val_loss" in final else "–")
+    cols[1].metric(words.metric(record.task)["val"], f"{final['val_loss']:.4g}" if "val_loss" in final else "–")
     if "val_accuracy" in final:
         cols[2].metric(t("pg_runs.val_accuracy"), f"{final['val_accuracy']:.1%}")
     cols[3].metric(t("pg_runs.time"), t("pg_runs.seconds", s=f"{record.wall_time:,.1f}"))
@@ -62,7 +62,8 @@ def detail(run_id: str) -> None:
         return
     left, right = st.columns([3, 2])
     with left:  # redrawn every second while it trains
-        loss_view(history.train, history.evals, record.learner, live, key="runs.loss", uirevision=f"runs-{run_id}")
+        loss_view(history.train, history.evals, record.learner, live, key="runs.loss", uirevision=f"runs-{run_id}",
+                  task=record.task)
     classification = tasks.get(record.task).kind == "classification"
     if classification:
         n_way = record.config.get("task_config", {}).get("n_way", 2)
@@ -74,7 +75,7 @@ def detail(run_id: str) -> None:
         curves = evals[-1][2]
         base = curves.get("baseline_val", {}).get(metric)
         right.plotly_chart(steps_curve(curves["val"][metric], base, record.learner, metric,
-                                       text=steps_text()), key="runs.steps")
+                                       text=steps_text(record.task)), key="runs.steps")
     code = f"metaviz {record.version}" + (f", commit `{record.git_commit}`" if record.git_commit else "")
     memory = f"{record.peak_rss / 2**20:,.0f} MiB" if record.peak_rss else "–"
     steps = ", ".join(str(c.step) for c in store.checkpoints(run_id)) or t("pg_runs.none")

@@ -3,6 +3,7 @@ and the bandit trial against UCB1 and Thompson sampling appear once a checkpoint
 
 import json
 
+import pytest
 from apptests import open_page, wait_for
 from test_i18n_pages import english_sentences, shown_texts
 
@@ -34,7 +35,7 @@ def test_meta_rl_page_trains_navigation_live_and_draws_trajectories_in_chinese()
     at.run()
 
 
-def test_meta_rl_page_draws_a_bandit_trial_against_ucb_and_thompson():
+def test_meta_rl_page_draws_a_bandit_trial_against_ucb_thompson_and_gittins():
     at = open_page("pages/meta_rl.py")
     next(s for s in at.selectbox if s.label == "Environment").set_value("bandit")
     at.run()
@@ -45,6 +46,29 @@ def test_meta_rl_page_draws_a_bandit_trial_against_ucb_and_thompson():
     at.run()
     wait_for(at, lambda a: has_chart(a, "Thompson sampling"), timeout=120)
     assert not at.error, [e.value for e in at.error]
-    assert has_chart(at, "UCB1")
+    assert has_chart(at, "UCB1") and has_chart(at, "Gittins index")
     at.button(key="reset").click()
     at.run()
+
+
+@pytest.mark.slow  # about 70 s on the shared cores: a run trained in the session, then the page's analyses
+def test_the_adaptation_page_draws_an_rl_runs_cost_against_policy_gradient_steps():
+    """An RL run on the Adaptation page: its learner and its pretrained policy after 0..S policy-gradient steps on
+    the same held-out goals, named as the family names its cost, and the layers' changes."""
+    from apptests import train_in_session
+    from test_adaptation import open_adaptation
+
+    from metaviz.tasks.navigation import NavigationConfig
+    from metaviz.train import RunConfig, TrainConfig
+
+    config = RunConfig(task="navigation", learner="maml_rl", task_config=NavigationConfig(horizon=5, n_rollouts=4),
+                       train=TrainConfig(n_steps=4, eval_every=2, n_eval_tasks=4, meta_batch=4, hidden=16))
+    def chart(a, key: str):
+        return next((spec for id_, spec in charts(a).items() if id_.endswith(f"-{key}")), None)
+
+    at = open_adaptation(train_in_session(config), lambda a: chart(a, "adapt-rl") is not None)
+    spec = chart(at, "adapt-rl")
+    assert spec["layout"]["title"]["text"].startswith("Minus the return against policy-gradient steps")
+    assert {d.get("name") for d in spec["data"]} >= {"MAML for RL (policy gradient)",
+                                                     "Pretrained policy + fine-tune (baseline)"}
+    assert chart(at, "adapt-layers") is not None and not at.error

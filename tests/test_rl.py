@@ -1,6 +1,8 @@
 """Reinforcement learning: the policy-gradient oracle, batched versus loop references, seeding, and RL runs
 through training, the store and the command line."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -172,12 +174,14 @@ def test_rl_runs_go_through_the_cli_store_export_and_import(tmp_path, capsys):
                                   "train": {"meta_batch": 3, "n_steps": 4, "eval_every": 2, "n_eval_tasks": 3,
                                             "eval_steps": 1, "hidden": 8}}))
     assert main(["train", "--config", str(config), "--home", str(home), "--quiet", "--threads", "1"]) == 0
+    assert "(minus return)" in capsys.readouterr().out  # the family's loss named as it is: minus the return
     store = Store(home)
     (record,) = store.runs()
     assert record.status == "done" and record.step == 4 and record.run_config().task == "navigation"
     history = store.history(record.id)
     assert list(history.evals["step"]) == [0, 2, 4] and np.isfinite(history.evals["val_loss"]).all()
     assert "val_accuracy" not in history.evals
+    assert main(["runs", "--home", str(home)]) == 0 and "(minus return)" in capsys.readouterr().out
     assert main(["runs", "--home", str(home), "export", record.id, str(tmp_path / "out.zip")]) == 0
     other = Store(tmp_path / "other")
     new_id = import_run(other, tmp_path / "out.zip")
@@ -209,3 +213,117 @@ def test_the_shipped_rl_checkpoints_load_and_are_kept_apart_from_the_few_shot_zo
     learner = checkpoint.build(loaded)
     assert loaded.config.task == "navigation" and loaded.config.learner == name.split("-")[0] and loaded.step > 0
     assert all(torch.isfinite(p).all() for p in learner.params.values()) and name not in checkpoint.zoo()
+
+
+def test_reptile_rl_moves_theta_to_the_mean_of_the_policies_each_task_reaches_alone():
+    """With outer SGD at rate 1, Reptile's update is theta <- mean_i phi_i; each phi_i is recomputed one task at
+    a time (the batched inner loop against a loop reference)."""
+    from metaviz.learners.reptile_rl import ReptileRLConfig
+
+    learner = build_learner(RunConfig(task="navigation", learner="reptile_rl", train=SMALL,
+                                      task_config=NavigationConfig(horizon=5, n_rollouts=4),
+                                      learner_config=ReptileRLConfig(inner_steps=2, outer_optimizer="sgd")))
+    batch = learner.task.sample(3, torch.Generator().manual_seed(5)).episode
+    alone = [learner.adapt(learner.params, batch.support_x[i], batch.support_y[i], first_order=True).params
+             for i in range(3)]
+    expected = {k: torch.stack([phi[k] for phi in alone]).mean(0).detach() for k in learner.params}
+    assert any(not torch.allclose(expected[k], learner.params[k]) for k in expected)
+    out = learner.outer_step(batch, learner.make_optimizer(1.0))
+    assert np.isfinite(out["loss"]) and out["loss"] > 0
+    for k in expected:
+        assert torch.allclose(learner.params[k], expected[k], atol=1e-6), k
+
+
+@pytest.mark.parametrize("name", ["maml_rl", "rl2"])
+def test_drawn_trajectories_take_evaluations_steps_and_returns(name):
+    """The Meta-RL page's trajectories adapt with the learner's own evaluation steps: their returns are minus the
+    query cost that ``cost_curves`` reports on the same held-out goal (the recurrent policy draws too)."""
+    from metaviz.analysis.adaptation import heldout_task
+    from metaviz.analysis.rl import trajectories
+
+    config = RunConfig(task="navigation", learner=name, train=SMALL, task_config=NavigationConfig(horizon=6,
+                                                                                                 n_rollouts=3))
+    learner = build_learner(config)
+    drawn = trajectories(config, {name: learner.state_numpy()}, task_seed=2, steps=2, n_draw=2)
+    steps = 2 if learner.has_inner_loop else 0  # nothing to draw after steps a memory learner does not take
+    assert drawn.paths[name].shape == (steps + 1, 2, 7, 2)
+    costs = learner.cost_curves(heldout_task(config, 2)[1].episode, steps)[0]
+    np.testing.assert_allclose(drawn.returns[name], -costs.numpy(), rtol=1e-5)
+    assert steps == 0 or np.ptp(drawn.returns[name]) > 0
+
+
+def test_the_gittins_index_matches_gittins_tables_and_the_definition_by_brute_force():
+    """Published values (Gittins, Glazebrook and Weber 2011, discount 0.9: Beta(1, 1) 0.7029, Beta(2, 2) 0.6346,
+    Beta(3, 3) 0.6010, Beta(10, 2) 0.8695) and, on trees small enough to list every stopping rule, the definition
+    sup_tau E[discounted reward] / E[discounted pulls]."""
+    from metaviz.gittins import brute_force_index, gittins_table
+
+    table = gittins_table(0.9, 12)
+    for (a, b), published in {(1, 1): 0.7029, (2, 2): 0.6346, (3, 3): 0.6010, (10, 2): 0.8695}.items():
+        assert table[a, b] == pytest.approx(published, abs=1.5e-4), (a, b)
+    for pulls in (2, 3, 4):
+        for a, b in ((1, 1), (2, 1), (1, 3)):
+            truncated = gittins_table(0.7, a + b, depth=a + b + pulls, settle=False)[a, b]
+            assert truncated == pytest.approx(brute_force_index(a, b, 0.7, pulls), abs=1e-9), (a, b, pulls)
+    a, b = np.meshgrid(np.arange(12), np.arange(12), indexing="ij")
+    known = ~np.isnan(table)
+    mean = np.where(known, a / np.maximum(a + b, 1), 0.0)
+    assert (table[known] > mean[known]).all()             # the bonus for what is still unknown
+    assert (np.diff(table[1:6, 1:6], axis=0) > 0).all()   # win-stay: one more success raises the index
+    with pytest.raises(ValueError, match="discount"):
+        gittins_table(1.0, 12)
+
+
+def test_the_gittins_strategy_plays_bandits_better_than_chance():
+    means = torch.rand(200, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    chance = 100 * (means.amax(1) - means.mean(1)).mean()
+    regret = classical_regret(means, 100, "gittins", discount=0.9)
+    assert regret.shape == (200, 100) and (regret.diff(dim=1) >= -1e-12).all()
+    assert regret[:, -1].mean() < 0.3 * chance  # measured 0.16 of chance on other bandits
+
+
+def test_runs_and_compare_name_an_rl_runs_loss_by_what_it_measures(tmp_path, monkeypatch):
+    """A bandit run's loss is its regret (TaskDistribution.metric): the Runs page names its metric and chart so in
+    English, Compare names its curves so in Chinese."""
+    from apptests import open_page
+
+    from metaviz.recorder import Recorder
+    from metaviz.store import Store
+    from ui import i18n
+
+    monkeypatch.setenv("METAVIZ_HOME", str(tmp_path))
+    run = Run(RunConfig(task="bandit", learner="maml_rl", train=SMALL, task_config=BanditConfig(horizon=5,
+                                                                                                n_rollouts=3)))
+    with Recorder.start(Store(tmp_path), run, source="test") as recorder:
+        for event in train(run, 2):
+            recorder.record(event)
+    at = open_page("pages/runs.py")
+    assert "Meta-val regret" in [m.label for m in at.metric]
+    titles = [json.loads(c.proto.spec)["layout"]["yaxis"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert "regret" in titles and "loss" not in titles
+    at = open_page("pages/compare.py", lang="zh")
+    zh = i18n.catalogue("zh")
+    expected = zh["pg_metric.curve.val_loss"].format(metric=zh["pg_metric.regret.axis"])  # "元验证遗憾"
+    assert expected in [json.loads(c.proto.spec)["layout"]["yaxis"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def test_bench_rl_can_be_limited_to_some_learners_and_names_the_wrong_ones():
+    from metaviz.bench_rl import bench_rl
+
+    with pytest.raises(ValueError, match="not reinforcement-learning learners.*maml"):
+        bench_rl(1.0, only=["maml"])
+
+
+def test_every_task_familys_metric_has_words_in_both_languages():
+    """TaskDistribution.metric names a run's loss on the pages: each family's metric needs its words (a new
+    family measuring a new cost adds them to ui.words.METRIC_KEYS and the catalogues)."""
+    from metaviz import tasks
+    from ui import i18n, words
+
+    for name in tasks.available():
+        metric = tasks.get(name).metric
+        assert metric in words.METRIC_KEYS, (name, metric)
+        for code in ("en", "zh"):
+            assert all(key in i18n.catalogue(code) for key in words.METRIC_KEYS[metric].values()), (name, code)
+    assert tasks.get("bandit").metric == "regret" and tasks.get("navigation").metric == "minus_return"
+    assert tasks.get("sinusoid").metric == "loss"

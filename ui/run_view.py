@@ -28,9 +28,11 @@ def memo(name: str, key, compute):
     return held[1]
 
 
-def loss_text() -> dict[str, str]:
-    """The words of :func:`metaviz.figures.curves.loss_curves` in the session's language."""
-    return dict(title=t("fig_curves.loss_title"), x=t("fig_curves.iteration"), y=t("fig_curves.loss"),
+def loss_text(task: str | None = None) -> dict[str, str]:
+    """The words of :func:`metaviz.figures.curves.loss_curves` in the session's language, the loss named as
+    ``task``'s runs name it (:func:`ui.words.metric`)."""
+    named = words.metric(task)
+    return dict(title=named["title"], x=t("fig_curves.iteration"), y=named["axis"],
                 train=t("fig_curves.train"), val=t("fig_curves.val"), test=t("fig_curves.test"),
                 baseline_train=t("fig_curves.baseline_train"), baseline_val=t("fig_curves.baseline_val"),
                 baseline_test=t("fig_curves.baseline_test"))
@@ -44,10 +46,12 @@ def accuracy_text() -> dict[str, str]:
                 chance=t("fig_curves.chance"))
 
 
-def steps_text() -> dict[str, str]:
-    """The words of :func:`metaviz.figures.curves.steps_curve` in the session's language."""
-    return dict(title=t("fig_curves.steps_title"), x=t("fig_curves.steps_x"), y_loss=t("fig_curves.steps_loss"),
-                y_log=t("fig_curves.steps_log"), y_accuracy=t("fig_curves.steps_accuracy"),
+def steps_text(task: str | None = None) -> dict[str, str]:
+    """The words of :func:`metaviz.figures.curves.steps_curve` in the session's language (the loss named as
+    ``task``'s runs name it)."""
+    named = words.metric(task)
+    return dict(title=t("fig_curves.steps_title"), x=t("fig_curves.steps_x"), y_loss=named["held_out"],
+                y_log=named["held_out_log"], y_accuracy=t("fig_curves.steps_accuracy"),
                 baseline=t("fig_curves.pretrained"))
 
 
@@ -80,17 +84,20 @@ def loss_chart(snap: Snapshot) -> None:
     if not snap.config:
         st.info(t("ui_run.press_start", start=t("ui_controls.start")))
         return
-    loss_view(snap.train, snap.evals, snap.config.learner, snap.live, key="train-loss")
+    loss_view(snap.train, snap.evals, snap.config.learner, snap.live, key="train-loss", task=snap.config.task)
     if snap.live:
         st.caption(t("ui_run.live_chart", pause=t("ui_controls.pause")))
 
 
-def loss_view(train, evals, learner: str, live: bool, key: str, uirevision: str = "loss-curves") -> None:
-    """The loss chart of a run: light HTML while it trains and the view redraws often, plotly once it stops."""
+def loss_view(train, evals, learner: str, live: bool, key: str, uirevision: str = "loss-curves",
+              task: str | None = None) -> None:
+    """The loss chart of a run (of task family ``task``, which names the loss): light HTML while it trains and
+    the view redraws often, plotly once it stops."""
+    text = loss_text(task)
     if live:  # markdown, not st.html, whose sanitizer drops SVG; the HTML is ours, its words escaped
-        st.markdown(loss_html(train, evals, learner, text=loss_text()), unsafe_allow_html=True)
+        st.markdown(loss_html(train, evals, learner, text=text), unsafe_allow_html=True)
     else:
-        st.plotly_chart(loss_curves(train, evals, learner, uirevision=uirevision, text=loss_text()), key=key)
+        st.plotly_chart(loss_curves(train, evals, learner, uirevision=uirevision, text=text), key=key)
 
 
 def task_preview(config: RunConfig) -> None:
@@ -126,7 +133,8 @@ def eval_charts(snap: Snapshot) -> None:
 
         def build():
             base = None if ev.baseline_val is None else getattr(ev.baseline_val, metric)
-            return steps_curve(getattr(ev.val, metric), base, snap.config.learner, metric, text=steps_text())
+            return steps_curve(getattr(ev.val, metric), base, snap.config.learner, metric,
+                               text=steps_text(snap.config.task))
 
         chart(memo("steps-curve", (snap.config, ev.step, current()), build), snap.live, key="train-steps")
 

@@ -18,6 +18,48 @@ if TYPE_CHECKING:  # annotations only
     from metaviz.analysis.landscape import LandscapeConfig
     from metaviz.train import RunConfig
 
+# ---- what a run's loss measures (TaskDistribution.metric) ---------------------------------------------------
+
+METRIC_KEYS = {  # metric -> its words: a chart's title and axis, held-out after inner steps (and log), Runs' metric,
+    # the Adaptation page's title and axis
+    "loss": dict(title="fig_curves.loss_title", axis="fig_curves.loss", held_out="fig_curves.steps_loss",
+                 held_out_log="fig_curves.steps_log", val="pg_runs.val_loss", steps_title="fig_adapt.steps_title_loss",
+                 steps_axis="fig_adapt.steps_y_loss"),
+    "minus_return": dict(title="pg_metric.minus_return.title", axis="pg_metric.minus_return.axis",
+                         held_out="pg_metric.minus_return.held_out", held_out_log="pg_metric.minus_return.held_out_log",
+                         val="pg_metric.minus_return.val", steps_title="pg_metric.minus_return.steps_title",
+                         steps_axis="pg_metric.minus_return.held_out"),
+    "regret": dict(title="pg_metric.regret.title", axis="pg_metric.regret.axis", held_out="pg_metric.regret.held_out",
+                   held_out_log="pg_metric.regret.held_out_log", val="pg_metric.regret.val",
+                   steps_title="pg_metric.regret.steps_title", steps_axis="pg_metric.regret.held_out"),
+}
+CURVE_KEYS = {"loss": "pg_metric.curve.loss", "val_loss": "pg_metric.curve.val_loss",  # Compare's curves, any metric
+              "baseline_val_loss": "pg_metric.curve.baseline_val_loss", "test_loss": "pg_metric.curve.test_loss",
+              "train_loss": "pg_metric.curve.train_loss"}
+
+
+def metric_of(task: str | None) -> str:
+    """What the runs of task family ``task`` call their loss (``"loss"`` for an unknown family or none)."""
+    from metaviz import tasks
+
+    return tasks.get(task).metric if task in tasks.available() else "loss"
+
+
+def metric(task: str | None) -> dict[str, str]:
+    """The words for the loss of ``task``'s runs: ``title``, ``axis``, ``held_out``, ``held_out_log``, ``val``,
+    and the Adaptation page's ``steps_title`` and ``steps_axis``."""
+    keys = METRIC_KEYS.get(metric_of(task), METRIC_KEYS["loss"])
+    return {part: t(key) for part, key in keys.items()}
+
+
+def curve_label(curve: str, metric_name: str) -> str | None:
+    """Compare's label of a stored loss curve (``val_loss``...) for runs whose loss is ``metric_name``; None for
+    plain losses and other curves, which keep their own labels."""
+    if metric_name == "loss" or curve not in CURVE_KEYS or metric_name not in METRIC_KEYS:
+        return None
+    return t(CURVE_KEYS[curve], metric=t(METRIC_KEYS[metric_name]["axis"]))
+
+
 # ---- metaviz.figures.tasks --------------------------------------------------------------------------------
 
 def task_preview() -> dict[str, str]:
@@ -47,9 +89,11 @@ def fit() -> dict[str, str]:
                 after_one=t("fig_adapt.fit_after_one"), support=t("fig_adapt.fit_support"))
 
 
-def steps() -> dict[str, str]:
-    return dict(title_loss=t("fig_adapt.steps_title_loss"), title_accuracy=t("fig_adapt.steps_title_accuracy"),
-                x=t("fig_adapt.steps_x"), y_loss=t("fig_adapt.steps_y_loss"),
+def steps(task: str | None = None) -> dict[str, str]:
+    """The words of ``step_curves_figure``; the loss named as ``task``'s runs name it (:func:`metric`)."""
+    named = metric(task)
+    return dict(title_loss=named["steps_title"], title_accuracy=t("fig_adapt.steps_title_accuracy"),
+                x=t("fig_adapt.steps_x"), y_loss=named["steps_axis"],
                 y_accuracy=t("fig_adapt.steps_y_accuracy"), chance=t("fig_adapt.chance"))
 
 
@@ -158,4 +202,5 @@ def rl_bandit() -> dict[str, str]:
     return {"regret": t("pg_rl.fig.bandit.regret"), "pulls": t("pg_rl.fig.bandit.pulls"),
             "x": t("pg_rl.fig.bandit.x"), "y_regret": t("pg_rl.fig.bandit.y_regret"),
             "y_arm": t("pg_rl.fig.bandit.y_arm"), "arm": t("pg_rl.fig.bandit.arm"),
-            "ucb1": t("pg_rl.fig.bandit.ucb1"), "thompson": t("pg_rl.fig.bandit.thompson")}
+            "ucb1": t("pg_rl.fig.bandit.ucb1"), "thompson": t("pg_rl.fig.bandit.thompson"),
+            "gittins": t("pg_rl.fig.bandit.gittins")}

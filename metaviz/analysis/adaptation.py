@@ -181,13 +181,17 @@ def brief_train(config: RunConfig, name: str, n_steps: int = 100, meta_batch: in
 
 def comparison_states(checkpoint, names: Sequence[str], train_briefly) -> dict[str, dict[str, np.ndarray]]:
     """Parameters for each learner in ``names``, as fairly as the run allows: the run's own learner and its
-    pretrained baseline from ``checkpoint`` (a worker Checkpoint), scratch's fixed start (it never trains), and
-    for any other learner ``train_briefly(config, name)`` (the page passes a cached :func:`brief_train`)."""
+    baseline (``baseline_learner``: pretrained, or the pretrained policy for RL) from ``checkpoint`` (a worker
+    Checkpoint), scratch's fixed start (it never trains), and for any other learner ``train_briefly(config, name)``
+    (the page passes a cached :func:`brief_train`)."""
+    from metaviz import learners
+
     config, out = checkpoint.config, {}
+    baseline = learners.get(config.learner).baseline_learner
     for name in dict.fromkeys(names):
         if name == config.learner:
             out[name] = checkpoint.learner
-        elif name == "pretrained" and checkpoint.baseline is not None:
+        elif name == baseline and checkpoint.baseline is not None:
             out[name] = checkpoint.baseline
         elif name == "scratch":
             out[name] = initial_state(config, "scratch")
@@ -228,18 +232,22 @@ def loaded_learner(config: RunConfig, name: str | None, state: Mapping[str, np.n
 def heavy(config: RunConfig, state: Mapping[str, np.ndarray]) -> bool:
     """Whether adapting this network on many tasks is slow here: a conv net (image tasks) on the CPU. Accuracy
     against 1, 5 and 10 shots on 25 five-way Omniglot tasks, 10 inner steps, two learners, took 200 s on two busy
-    CPU cores (5 tasks and 5 steps: 23 s). Pages then use fewer tasks and steps."""
+    CPU cores (5 tasks and 5 steps: 23 s). Pages then use fewer tasks and steps. Reinforcement learning too: the
+    per-task analyses (layer changes) collect each task's rollouts alone; 25 bandits, 3 steps took 88 s there."""
+    from metaviz import tasks
+
+    if tasks.get(config.task).kind == "reinforcement":
+        return True
     return any(np.ndim(v) == 4 for v in state.values()) and resolve_device(config.device).type == "cpu"
 
 
 def _curves_on(config: RunConfig, name: str, state: Mapping[str, np.ndarray], batch: Episode,
                steps: int) -> np.ndarray:
     """[T, 2, S + 1]: query [loss, accuracy] of ``name`` after each inner step, for every task of ``batch``
-    (batched over tasks by the learner's strategy: vmap for MLPs, a loop for conv nets on the CPU)."""
+    (``learner.query_curves``: batched over tasks by the learner's strategy, vmap for MLPs, a loop for conv nets on
+    the CPU; for reinforcement learning the query cost after policy-gradient steps)."""
     learner = loaded_learner(config, name, state)
-    batch = batch.to(learner.device)
-    curves = learner.per_task(lambda p, e: learner.query_curve(p, e, steps), detach(learner.params), batch)
-    return curves.detach().cpu().numpy().astype(np.float64)
+    return learner.query_curves(batch.to(learner.device), steps).cpu().numpy().astype(np.float64)
 
 
 def step_curves(config: RunConfig, states: Mapping[str, Mapping[str, np.ndarray]], n_tasks: int = 25,

@@ -1,6 +1,6 @@
 """What the Meta-RL page and lesson draw: trajectories on a held-out goal before and after policy-gradient
 steps (the MAML paper's figure 5), and a bandit trial's pulls and cumulative regret beside UCB1 and Thompson
-sampling. Small numpy results, computed on the CPU from a run's parameters."""
+sampling and the Gittins index. Small numpy results, computed on the CPU from a run's parameters."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 from metaviz import rl
 from metaviz.analysis.adaptation import heldout_task
 from metaviz.functional import detach
-from metaviz.tasks.bandit import classical_regret
+from metaviz.tasks.bandit import STRATEGIES, classical_regret
 from metaviz.train import RunConfig, build_learner
 
 
@@ -22,7 +22,8 @@ class Trajectories:
     """Positions of R rollouts after 0..S policy-gradient steps, per learner, on one held-out goal."""
 
     goal: np.ndarray                       # [2]
-    paths: dict[str, np.ndarray]           # learner -> [S + 1, R, H + 1, 2] (the start at the origin included)
+    paths: dict[str, np.ndarray]           # learner -> [S + 1, R, H + 1, 2] (the start at the origin included; S = 0
+    #                                        for a learner without an inner loop)
     returns: dict[str, np.ndarray]         # learner -> [S + 1], mean return of the rollouts drawn
 
 
@@ -38,18 +39,14 @@ def trajectories(config: RunConfig, states: Mapping[str, Mapping[str, np.ndarray
     for name, state in states.items():
         learner = build_learner(config, name)
         learner.load_numpy(state)
-        current, drawn, means = rl.batched(detach(learner.params), 1), [], []
-        for k in range(steps + 1):
+        drawn, means = [], []
+        own_steps = steps if learner.has_inner_loop else 0  # a memory learner has no steps to draw after
+        for k, current in enumerate(learner.evaluation_steps(episode.support_x, episode.support_y, own_steps)):
             query = learner.rollouts(detach(current), episode.query_x, episode.query_y, k)
             last = query.obs[0, :, -1] + query.actions[0, :, -1].clamp(-task.action_limit, task.action_limit)
             positions = torch.cat([query.obs[0], last[:, None]], 1)                         # [R, H + 1, 2]
             drawn.append(positions[:n_draw].numpy())
             means.append(float(-query.cost().mean()))
-            if k < steps and learner.has_inner_loop:  # the same step as evaluation's (learner.cost_curves)
-                support = learner.rollouts(current, episode.support_x, episode.support_y, k)
-                grads = torch.autograd.grad(learner.pg_loss(current, support).sum(), list(current.values()))
-                current = {n: (v - learner.config.inner_lr * g).detach().requires_grad_()
-                           for (n, v), g in zip(current.items(), grads)}
         paths[name], returns[name] = np.stack(drawn), np.array(means)
     return Trajectories(episode.query_x[0].numpy(), paths, returns)
 
@@ -65,8 +62,8 @@ class BanditTrial:
 
 def bandit_trial(config: RunConfig, state: Mapping[str, np.ndarray], n_tasks: int = 50, task_seed: int = 0
                  ) -> BanditTrial:
-    """The run's learner (no gradient steps: what it does within one trial) against UCB1 and Thompson sampling
-    on the same ``n_tasks`` held-out bandits."""
+    """The run's learner (no gradient steps: what it does within one trial) against UCB1, Thompson sampling and
+    the Gittins index on the same ``n_tasks`` held-out bandits."""
     from metaviz import tasks
 
     task = tasks.get(config.task)(config.task_config)
@@ -76,12 +73,9 @@ def bandit_trial(config: RunConfig, state: Mapping[str, np.ndarray], n_tasks: in
     learner = build_learner(config)
     learner.load_numpy(state)
     with torch.no_grad():
-        if hasattr(learner, "trial"):
-            _, rollouts = learner.trial(detach(learner.params), batch.query_x, batch.query_y)
-        else:
-            rollouts = learner.rollouts(rl.batched(detach(learner.params), n_tasks), batch.query_x, batch.query_y)
+        rollouts = learner.rollouts(rl.batched(detach(learner.params), n_tasks), batch.query_x, batch.query_y)
     regret = {config.learner: rollouts.costs.cumsum(-1).mean((0, 1)).double().numpy()}
-    for strategy in ("ucb1", "thompson"):
+    for strategy in STRATEGIES:
         regret[strategy] = classical_regret(batch.query_x.double(), task.config.horizon, strategy,
                                             config.seed).mean(0).numpy()
     return BanditTrial(batch.query_x[0].numpy(), rollouts.actions[0, 0].numpy(), regret)

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
         from metaviz import bench_rl
 
         rows = bench_rl.bench_rl(args.budget_s, args.device if args.device != "auto" else "cpu",
-                                 progress=lambda line: print(line, file=sys.stderr, flush=True))
+                                 only=args.learners, progress=lambda line: print(line, file=sys.stderr, flush=True))
         print(bench_rl.table(rows))
         if args.json:
             with open(args.json, "w") as f:

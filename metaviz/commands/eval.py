@@ -116,9 +116,10 @@ def meta_test(args: argparse.Namespace) -> int:
     curves = learner.evaluate(batch.to(learner.device), steps)
     print(f"{loaded.config.learner} on {args.tasks} meta-test tasks of {loaded.config.task} (seed {args.seed}), "
           f"meta-trained for {loaded.step} steps; it adapts with {own} inner steps")
+    named = learner.task.metric_words()
     for k in range(len(curves.loss)):
         accuracy = "" if curves.accuracy is None else f"  accuracy {curves.accuracy[k]:.4f}"
-        print(f"after {k:2d} inner steps: loss {curves.loss[k]:.6g}{accuracy}")
+        print(f"after {k:2d} inner steps: {named} {curves.loss[k]:.6g}{accuracy}")
     return 0
 
 

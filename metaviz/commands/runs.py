@@ -21,10 +21,14 @@ def _size(n: int | None) -> str:
     return "" if n is None else f"{n / 2**20:,.0f} MiB"
 
 
-def _headline(final: dict[str, float]) -> str:
+def _headline(final: dict[str, float], task: str = "") -> str:
+    """The result column: the final meta-val accuracy, else loss, named by what the family's loss measures."""
+    from metaviz import tasks
+
     for key in ("val_accuracy", "val_loss"):
         if key in final:
-            return f"{key} {final[key]:.4g}"
+            named = tasks.get(task).metric_words() if key == "val_loss" and task in tasks.available() else "loss"
+            return f"{key} {final[key]:.4g}" + ("" if named == "loss" else f" ({named})")
     return ""
 
 
@@ -45,8 +49,9 @@ def list_runs(store, args) -> int:
         return 0
     rows = [("id", "status", "learner", "task", "steps", "result", "wall", "created", "name")]
     for r in records:
-        rows.append((r.id, r.status, r.learner, r.task, f"{r.step}/{r.n_steps}", _headline(store.history(r.id).final()),
-                     f"{r.wall_time:.0f}s", time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)), r.name))
+        rows.append((r.id, r.status, r.learner, r.task, f"{r.step}/{r.n_steps}",
+                     _headline(store.history(r.id).final(), r.task), f"{r.wall_time:.0f}s",
+                     time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)), r.name))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())

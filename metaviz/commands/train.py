@@ -293,7 +293,9 @@ def _train(store, config, args: argparse.Namespace, group=None) -> int:
         return {"diverged": 1, "stopped": EXIT_STOPPED}.get(status, 0)
     record = store.get(recorder.id)
     final = {k: v for k, v in store.history(record.id).final().items() if k in ("val_loss", "val_accuracy")}
-    shown = ", ".join(f"{k} {v:.4g}" for k, v in final.items())
+    named = run_.task.metric_words()
+    shown = ", ".join(f"{k} {v:.4g}" + (f" ({named})" if k == "val_loss" and named != "loss" else "")
+                      for k, v in final.items())
     print(f"run {record.id} {record.status} at step {record.step}/{total} in {record.wall_time:.1f} s"
           + (f"; {shown}" if shown else ""))
     if status == "diverged":

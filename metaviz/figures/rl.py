@@ -1,5 +1,5 @@
 """Meta-RL, drawn: trajectories on a held-out goal before and after policy-gradient steps (the MAML paper's
-figure 5), and a bandit trial's pulls and cumulative regret beside UCB1 and Thompson sampling.
+figure 5), and a bandit trial's pulls and cumulative regret beside UCB1, Thompson sampling and the Gittins index.
 
 Builders take ``text`` (their words, over the English defaults of ``TEXT``) and ``names`` (learner -> legend
 name), so the app draws them in the reader's language."""
@@ -15,13 +15,14 @@ from plotly.subplots import make_subplots
 from metaviz.analysis.rl import BanditTrial, Trajectories
 from metaviz.figures.theme import GRID, PALETTE, TRUTH_COLOR, layout, learner_color
 
+CLASSICAL_COLORS = {"ucb1": PALETTE[3], "thompson": PALETTE[1], "gittins": PALETTE[4]}  # dotted beside the learner
 STEP_COLORS = ["#adb5bd", "#e8590c", "#c2255c", "#364fc7", "#2b8a3e", "#ae3ec9"]  # before, after 1, 2, 3 ...
 TEXT = {
     "paths": dict(title="Trajectories on a held-out goal", goal="goal", before="before adaptation",
                   after="after {n} step(s)", panel="{name}: return {before:.1f} → {after:.1f}", x="x", y="y"),
     "bandit": dict(regret="Cumulative regret (mean over {n} held-out bandits)", pulls="Pulls of one bandit",
                    x="pull", y_regret="regret", y_arm="arm", arm="arm {k} (mean {mean:.2f})",
-                   ucb1="UCB1", thompson="Thompson sampling"),
+                   ucb1="UCB1", thompson="Thompson sampling", gittins="Gittins index"),
 }
 
 
@@ -63,9 +64,10 @@ def bandit_figure(result: BanditTrial, n_tasks: int, text: Mapping[str, str] | N
                         subplot_titles=[w["regret"].format(n=n_tasks), w["pulls"]])
     for name, curve in result.regret.items():
         label = w.get(name, names.get(name, name))
-        color = {"ucb1": PALETTE[3], "thompson": PALETTE[1]}.get(name, learner_color(name))
+        color = CLASSICAL_COLORS.get(name, learner_color(name))
         fig.add_trace(go.Scatter(x=np.arange(1, len(curve) + 1), y=curve, mode="lines", name=label,
-                                 line=dict(color=color, width=3 if name not in ("ucb1", "thompson") else 2)),
+                                 line=dict(color=color, width=2 if name in CLASSICAL_COLORS else 3,
+                                           dash="dot" if name in CLASSICAL_COLORS else "solid")),
                       row=1, col=1)
     best = int(np.argmax(result.means))
     colors = [PALETTE[1] if a == best else PALETTE[0] for a in result.pulls]  # green: the best arm

@@ -19,7 +19,7 @@ docstring is shown in the app: give the paper, the idea and the update rule.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -238,10 +238,14 @@ class MetaLearner:
         the meta learning rate (kept when the rate changes live, see ``Run.set_meta_lr``)."""
         return torch.optim.Adam(self.params.values(), lr=lr)
 
+    def query_curves(self, batch: Episode, steps: int) -> torch.Tensor:
+        """Query [loss, accuracy] of every task of ``batch`` after 0..``steps`` inner steps: [T, 2, steps + 1]
+        (batched over tasks by ``per_task``; what evaluation and the Adaptation page average)."""
+        return self.per_task(lambda p, e: self.query_curve(p, e, steps), detach(self.params), batch).detach()
+
     def evaluate(self, batch: Episode, steps: int) -> Curves:
         """Mean query loss (and accuracy) over the tasks of ``batch`` after 0..``steps`` inner steps."""
-        curves = self.per_task(lambda p, e: self.query_curve(p, e, steps), detach(self.params), batch)
-        loss, accuracy = curves.mean(0).detach().cpu().numpy()              # [T, 2, S+1] -> [2, S+1]
+        loss, accuracy = self.query_curves(batch, steps).mean(0).cpu().numpy()   # [T, 2, S+1] -> [2, S+1]
         return Curves(loss, accuracy if self.task.has_accuracy else None)
 
     # ---- checkpoints ---------------------------------------------------------------------------
@@ -289,6 +293,12 @@ class PolicyLearner(MetaLearner):
         if not task.discrete:  # a Gaussian policy: a state-independent log standard deviation, meta-learned too
             self.params[rl.LOG_STD] = torch.full((task.out_dim,), math.log(0.1), device=self.device,
                                                  requires_grad=True)
+
+    def resolved_strategy(self) -> str:
+        """Always a loop over tasks for ``per_task`` (what per-task analyses such as layer changes use): a task's
+        rollouts draw their noise from its own seed, which vmap cannot do; the batched paths here (adapt_batch,
+        meta_grad, cost_curves) run every task in one tensor program already."""
+        return "loop"
 
     def rollouts(self, params: Params, mdp: torch.Tensor, seeds: torch.Tensor, k: int = 0) -> rl.Rollouts:
         """The k-th collection of rollouts of per-task ``params`` [T, ...] on ``mdp`` [T, P]."""
@@ -338,18 +348,27 @@ class PolicyLearner(MetaLearner):
     def meta_loss(self, batch: Episode) -> torch.Tensor:
         return self.task_objective(self.params, batch)[0].mean()
 
-    def cost_curves(self, batch: Episode, steps: int) -> torch.Tensor:
-        """Query cost of each task of ``batch`` after 0..``steps`` policy-gradient steps: [T, steps + 1]."""
-        current, out = rl_batched(detach(self.params), batch.n_tasks), []
+    def evaluation_steps(self, mdp: torch.Tensor, seeds: torch.Tensor, steps: int) -> Iterator[Params]:
+        """Per-task parameters [T, ...] after 0, 1, ..., ``steps`` evaluation policy-gradient steps, each on the k-th
+        support rollouts of ``mdp`` [T, P] seeded by ``seeds`` [T] (first order: no meta-gradient). What
+        evaluation, the benchmark and the drawn trajectories all adapt with; a learner without an inner loop
+        yields its parameters unchanged."""
+        current = rl_batched(detach(self.params), mdp.shape[0])
         for k in range(steps + 1):
-            out.append(self.rollouts(detach(current), batch.query_x, batch.query_y, k).cost())
-            if k < steps:
-                support = self.rollouts(current, batch.support_x, batch.support_y, k)
+            yield current
+            if k < steps and self.has_inner_loop:
+                support = self.rollouts(current, mdp, seeds, k)
                 grads = torch.autograd.grad(self.pg_loss(current, support).sum(), list(current.values()))
                 current = {name: (p - self.config.inner_lr * g).detach().requires_grad_()
                            for (name, p), g in zip(current.items(), grads)}
+
+    def cost_curves(self, batch: Episode, steps: int) -> torch.Tensor:
+        """Query cost of each task of ``batch`` after 0..``steps`` policy-gradient steps: [T, steps + 1]."""
+        out = [self.rollouts(detach(current), batch.query_x, batch.query_y, k).cost()
+               for k, current in enumerate(self.evaluation_steps(batch.support_x, batch.support_y, steps))]
         return torch.stack(out, 1).detach()
 
-    def evaluate(self, batch: Episode, steps: int) -> Curves:
-        """Mean query cost over the tasks of ``batch`` after 0..``steps`` policy-gradient steps."""
-        return Curves(self.cost_curves(batch, steps).mean(0).cpu().numpy(), None)
+    def query_curves(self, batch: Episode, steps: int) -> torch.Tensor:
+        """[T, 2, steps + 1]: the query cost after 0..``steps`` policy-gradient steps, and NaN for the accuracy."""
+        cost = self.cost_curves(batch, steps)
+        return torch.stack([cost, torch.full_like(cost, float("nan"))], 1)

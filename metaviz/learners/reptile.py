@@ -99,6 +99,11 @@ class Reptile(MetaLearner):
         return self.task.loss(self.predict(adapted.params, episode.query_x), episode.query_y)
 
     def make_optimizer(self, lr: float) -> torch.optim.Optimizer:
-        if self.config.outer_optimizer == "sgd":
-            return torch.optim.SGD(self.params.values(), lr=lr)
-        return torch.optim.Adam(self.params.values(), lr=lr)
+        return outer_optimizer(self.params, lr, self.config.outer_optimizer)
+
+
+def outer_optimizer(params: Params, lr: float, kind: str) -> torch.optim.Optimizer:
+    """Reptile's outer optimizer over ``params``: SGD (the paper's rule on the pseudo-gradient) or Adam."""
+    if kind == "sgd":
+        return torch.optim.SGD(params.values(), lr=lr)
+    return torch.optim.Adam(params.values(), lr=lr)

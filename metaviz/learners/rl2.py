@@ -116,6 +116,14 @@ class RL2(PolicyLearner):
         rollouts = rl.Rollouts(stack("obs"), stack("actions"), stack("rewards"), stack("costs"))
         return stack("logp"), rollouts
 
+    def rollouts(self, params: Params, mdp: torch.Tensor, seeds: torch.Tensor, k: int = 0) -> rl.Rollouts:
+        """The k-th collection of trials on ``mdp`` [T, P]: the recurrent policy needs its memory, so this replaces
+        the feed-forward collection. ``params`` may be per task [T, ...] (as evaluation hands them): nothing adapts
+        them, so every task's copy is the same and the first is used."""
+        shared = {n: v[0] if v.dim() > self.params[n].dim() else v for n, v in params.items()}
+        with torch.no_grad():
+            return self.trial(shared, mdp, seeds + k * rl.ROLLOUT_SEED_STRIDE)[1]
+
     def task_objective(self, params: Params, batch: Episode) -> tuple[torch.Tensor, torch.Tensor]:
         logp, rollouts = self.trial(params, batch.query_x, batch.query_y)
         adv = rl.advantages(rollouts, self.config.gamma, self.config.gae_lambda)

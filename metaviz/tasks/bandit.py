@@ -10,8 +10,9 @@ arm's mean minus the pulled arm's mean; a learner's loss is the summed regret ov
 
 Update rule (the environment): observation 1 (the arms give no other sign), action a_t in {0..K-1},
 reward r_t ~ Bernoulli(mu_{a_t}), cost_t = max_k mu_k - mu_{a_t}. The classical strategies below
-(UCB1, Thompson sampling) are the yardsticks: UCB1 pulls argmax mean_k + sqrt(2 ln t / n_k); Thompson
-samples mu_k ~ Beta(1 + wins_k, 1 + losses_k) and pulls the largest sample.
+(UCB1, Thompson sampling, the Gittins index) are the yardsticks: UCB1 pulls argmax mean_k + sqrt(2 ln t / n_k);
+Thompson samples mu_k ~ Beta(1 + wins_k, 1 + losses_k) and pulls the largest sample; Gittins pulls the arm of largest
+discounted Gittins index of Beta(1 + wins_k, 1 + losses_k) (``metaviz.gittins``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from dataclasses import dataclass
 import torch
 
 from metaviz.config import param
+from metaviz.gittins import gittins_table
 from metaviz.tasks.base import EnvConfig, EnvTasks
+
+STRATEGIES = ("ucb1", "thompson", "gittins")  # the classical yardsticks of Duan et al. (2016), table 1
+GITTINS_DISCOUNT = 0.98  # the best of 0.8, 0.9, 0.95, 0.98 on 500 validation bandits of 100 pulls (docs/benchmarks.md)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class BernoulliBandit(EnvTasks):
     name = "bandit"
     title = "Bernoulli bandits (reinforcement learning)"
     Config = BanditConfig
+    metric = "regret"
     discrete = True
 
     @property
@@ -59,9 +65,15 @@ class BernoulliBandit(EnvTasks):
         return obs, reward, {"means": means, "cost": means.amax(1) - mean}
 
 
-def classical_regret(means: torch.Tensor, horizon: int, strategy: str, seed: int = 0) -> torch.Tensor:
-    """Cumulative regret [T, n] of UCB1 or Thompson sampling on bandits with arm means [T, K], batched over tasks."""
+def classical_regret(means: torch.Tensor, horizon: int, strategy: str, seed: int = 0,
+                     discount: float = GITTINS_DISCOUNT) -> torch.Tensor:
+    """Cumulative regret [T, n] of one of ``STRATEGIES`` on bandits with arm means [T, K], batched over tasks
+    (``discount``: the Gittins index's)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown bandit strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
     generator = torch.Generator().manual_seed(seed)
+    if strategy == "gittins":
+        index = torch.as_tensor(gittins_table(discount, horizon + 2, n_grid=1001))    # [n + 2, n + 2]
     n_tasks, n_arms = means.shape
     wins, pulls = torch.zeros(n_tasks, n_arms, dtype=torch.float64), torch.zeros(n_tasks, n_arms, dtype=torch.float64)
     rows, regret = torch.arange(n_tasks), []
@@ -72,10 +84,9 @@ def classical_regret(means: torch.Tensor, horizon: int, strategy: str, seed: int
             else:
                 arm = (wins / pulls + torch.sqrt(2 * torch.log(torch.tensor(float(t))) / pulls)).argmax(1)
         elif strategy == "thompson":
-            a, b = 1 + wins, 1 + pulls - wins
-            arm = _beta_sample(a, b, generator).argmax(1)
-        else:
-            raise ValueError(f"unknown bandit strategy {strategy!r}: choose 'ucb1' or 'thompson'")
+            arm = _beta_sample(1 + wins, 1 + pulls - wins, generator).argmax(1)
+        else:  # ties (the first pulls) go to the lowest arm
+            arm = index[(1 + wins).long(), (1 + pulls - wins).long()].argmax(1)
         reward = (torch.rand(n_tasks, generator=generator, dtype=torch.float64) < means[rows, arm]).double()
         wins[rows, arm] += reward
         pulls[rows, arm] += 1

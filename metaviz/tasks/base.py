@@ -76,6 +76,10 @@ class TaskDistribution(ABC):
     kind: ClassVar[str] = "regression"
     Config: ClassVar[type[Config]] = Config
     vocab_size: ClassVar[int] = 0  # > 0: inputs are int64 token ids below it (0 pads), not float features
+    # What a run's "loss" measures, named on Runs, Compare, the charts and the command line: "loss" (MSE,
+    # cross-entropy), or a reinforcement-learning family's cost ("minus_return", "regret"). It is always a cost:
+    # lower is better for every family, so the store, the worker and the pages treat every kind alike.
+    metric: ClassVar[str] = "loss"
 
     @classmethod
     def input_kind(cls) -> str:
@@ -101,6 +105,11 @@ class TaskDistribution(ABC):
 
         ``split`` is "train", "val" or "test": families with classes draw each from its own,
         disjoint set of classes; continuous families (sine waves) ignore it."""
+
+    @classmethod
+    def metric_words(cls) -> str:
+        """``metric`` in English words, as the command line prints it: "loss", "minus return", "regret"."""
+        return cls.metric.replace("_", " ")
 
     @property
     def has_accuracy(self) -> bool:
@@ -266,11 +275,13 @@ class EnvTasks(TaskDistribution):
     A subclass draws the MDP parameters (:meth:`draw_mdp`) and implements a *batched* torch environment
     with gymnasium's vector API over B = tasks x rollouts copies: :meth:`reset` and :meth:`step`, whose
     ``info["cost"]`` is the per-step cost the meta-learner minimises (distance to a goal, a bandit's regret),
-    so the run's "loss" is a cost like every other kind's. ``in_shape`` is the observation shape; ``out_dim``
+    so the run's "loss" is a cost like every other kind's; ``metric`` names it (minus the return here, a bandit's
+    regret). ``in_shape`` is the observation shape; ``out_dim``
     the policy network's outputs (logits of a discrete action, or the mean of a continuous one).
     """
 
     kind = "reinforcement"
+    metric = "minus_return"
     discrete: ClassVar[bool] = False   # a categorical policy over out_dim actions; else a Gaussian
     action_limit: ClassVar[float] = 1.0  # continuous actions are clipped to [-limit, limit] by the environment
 
