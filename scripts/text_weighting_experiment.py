@@ -129,7 +129,7 @@ def main() -> int:
         optimizer.step()
         if step % args.val_every == 0:
             score = accuracy(model, val)[0]
-            print(f"  step {step}: loss {float(loss):.3f}, val {score:.1f}", flush=True)
+            print(f"  step {step}: loss {float(loss.detach()):.3f}, val {score:.1f}", flush=True)
             if score > best[0]:
                 best = (score, step, {k: v.clone() for k, v in model.state_dict().items()})
     model.load_state_dict(best[2])
