@@ -14,10 +14,21 @@ from ui.worker import session_worker
 ensure_router()
 KIND_KEYS = {"regression": "pg_train.regression", "classification": "pg_train.classification",
              "reinforcement": "pg_train.reinforcement"}
+INPUT_KEYS = {"tokens": "pg_train.input_tokens", "features": "pg_train.input_features"}
 
 
 def kind(name: str) -> str:
     return t(KIND_KEYS[name]) if name in KIND_KEYS else name
+
+
+def why_not(learner_cls, task_cls) -> str:
+    """A learner this task family cannot run, and the reason: the kind of problem it solves, or else the kind
+    of input it reads (text learners on image tasks do classification too: their inputs differ)."""
+    if task_cls.kind not in learner_cls.kinds:
+        return t("pg_train.only", learner=title(learner_cls), kinds=t("pg_train.and").join(
+            kind(k) for k in sorted(learner_cls.kinds)))
+    return t("pg_train.inputs_only", learner=title(learner_cls), given=t(INPUT_KEYS[task_cls.input_kind()]),
+             inputs=t("pg_train.and").join(t(INPUT_KEYS[k]) for k in sorted(learner_cls.inputs)))
 
 
 st.title(t("pg_train.title"))
@@ -43,8 +54,7 @@ with setup:
     others = [n for n in learners.available() if n not in names]
     if others:
         st.caption(t("pg_train.not_offered", kind=kind(task_cls.kind), learners=t("pg_train.sep").join(
-            t("pg_train.only", learner=title(learners.get(n)), kinds=t("pg_train.and").join(
-                kind(k) for k in sorted(learners.get(n).kinds))) for n in others)))
+            why_not(learners.get(n), task_cls) for n in others)))
     with st.expander(t("pg_train.task_settings")):
         task_config = forms.config_form(config.task_config if config.task == task_name else task_cls.Config(),
                                         f"task.{task_name}", url="task")

@@ -157,3 +157,17 @@ def test_the_embedding_page_views_text_runs(name):
     assert frames.frames[0].coords.shape == (5 * (2 + 3 + 1), 2)
     assert frames.layer == ("embedding" if name == "ngram_protonet" else "penultimate")
     assert 0 <= frames.frames[0].learner_accuracy <= 1
+
+
+def test_clinc150_download_is_pinned_and_checks_the_shared_readmes_digests():
+    """The URL online users fetch is the public repository's file at the commit the digests were taken from,
+    and the SHA-256 the loader checks is the one the shared data's README states and its files have
+    (nothing is downloaded here)."""
+    from metaviz.data.omniglot import checksum
+
+    readme = (clinc150.SHARED_DIR.parent / "README.md").read_text("utf-8")
+    for name, remote in clinc150.FILES.items():
+        assert remote.url == f"https://raw.githubusercontent.com/clinc/oos-eval/{clinc150.COMMIT}/data/{name}"
+        assert remote.algorithm == "sha256" and f"{name} {remote.digest}" in readme
+        assert checksum(clinc150.SHARED_DIR / name) == remote.digest
+    assert clinc150.COMMIT.startswith("828f809")  # the commit the README names

@@ -19,8 +19,11 @@ from pathlib import Path
 
 from metaviz.data.omniglot import REPO_ROOT, RemoteFile, _download
 
-_BASE = "https://raw.githubusercontent.com/clinc/oos-eval/master/data"
-FILES: dict[str, RemoteFile] = {  # sha256 as measured for /work/shared/data/README.md (commit 828f809)
+# Pinned to the commit the digests were taken from (828f809, the head of master on 2026-12-03, where
+# data/data_full.json is 2,495,390 bytes): a later push to master cannot make a correct file look corrupt.
+COMMIT = "828f8093932c8fe6ca7936c3d2e52903b1c523de"
+_BASE = f"https://raw.githubusercontent.com/clinc/oos-eval/{COMMIT}/data"
+FILES: dict[str, RemoteFile] = {  # sha256 of that commit's files, as ../shared/data/README.md gives them
     "data_full.json": RemoteFile(f"{_BASE}/data_full.json", "sha256",
                                  "36923c3705a59e08fe9c3883d8bc2dd966ef93e22cb78ac41171782a698d56e0"),
     "domains.json": RemoteFile(f"{_BASE}/domains.json", "sha256",
