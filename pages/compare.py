@@ -5,9 +5,8 @@ import streamlit as st
 from metaviz.analysis.runs import seed_spread
 from metaviz.figures.runs import LABELS, compare_curves, spread_figure
 from metaviz.recorder import Repeats
-from ui import empty
+from ui import empty, words
 from ui import runs as shared
-from ui import words
 from ui.i18n import t
 from ui.router import ensure_router
 
