@@ -90,11 +90,12 @@ def test_finetune_with_no_steps_is_the_prototype_head_and_one_step_is_a_manual_g
         feats = net(trunk, part="tail").numpy()
     sy = np.array([0, 0, 1, 1, 2, 2])
     sx, qx = trunk[:6].numpy(), trunk[6:].numpy()
-    zero = photo_heads.finetune(net, sx, sy, qx, 3, steps=0)
+    zero = photo_heads.finetune(net, sx, sy, qx, 3, steps=0, dtype=torch.float64)
     assert np.allclose(zero, photo_heads.prototype(feats[:6], sy, feats[6:], 3), atol=1e-5)
 
     lr = 0.3
-    logits, losses = photo_heads.finetune(net, sx, sy, qx, 3, steps=1, lr=lr, return_losses=True)
+    logits, losses = photo_heads.finetune(net, sx, sy, qx, 3, steps=1, lr=lr, return_losses=True,
+                                          dtype=torch.float64)
     manual = copy.deepcopy(net).double()  # the reference: a mutated module, plain autograd, a hand-made step
     tail = [(k, p) for k, p in manual.named_parameters() if k.startswith(net.tail_prefixes)]
     with torch.no_grad():
