@@ -89,3 +89,22 @@ def test_predict_list_and_describe_tell_drawings_from_photos(capsys):
     assert described["photos"]["suits"] == "photos" and described["photos"]["kind"] == "pretrained"
     assert described["protonet-omniglot"]["suits"] == "drawings"
     assert described["intents-clinc150"]["suits"] == "sentences"
+
+
+def test_weights_errors_carry_catalogue_keys_whose_english_is_the_message(tmp_path):
+    from test_i18n_data import check_keyed
+
+    for call in (lambda: backbones.load("resnet18"), lambda: backbones.get("vgg"),
+                 lambda: backbones.weights_path("resnet18", tmp_path / "none.pth")):
+        with pytest.raises(backbones.WeightsUnavailable) as error:
+            call()
+        check_keyed(error.value, str(error.value), ("err_photo",))
+    (tmp_path / "x.pth").write_bytes(b"x")
+    torch.save([1, 2], tmp_path / "list.pth")
+    torch.save({"conv1.weight": torch.zeros(1)}, tmp_path / "wrong.pth")
+    for name in ("x.pth", "list.pth", "wrong.pth"):
+        with pytest.raises(backbones.WeightsUnavailable) as error:
+            backbones.load("resnet18", tmp_path / name)
+        check_keyed(error.value, str(error.value), ("err_photo",))
+    packaged = backbones.get("efficientnet_lite0").how_to_get()
+    check_keyed(packaged, str(packaged), ("err_photo",))
