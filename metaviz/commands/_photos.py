@@ -91,6 +91,9 @@ def evaluate(args: argparse.Namespace) -> int:
         t = photoshot.temperature(name, head)
         before = calibration.ece(calibration.softmax(s.logits), s.labels)
         after = calibration.ece(calibration.softmax(s.logits, t), s.labels)
+        fitted = photoshot.calibration().get(name, {}).get(head, {}).get("fitted")
+        extra = "" if fitted is None else (f"; {calibration.ece(calibration.softmax(s.logits, fitted), s.labels):.4f} "
+                                           f"at the fitted T = {fitted:.4g} (not shipped when below 1)")
         print(f"{head}: accuracy {s.accuracy:.4f} over {len(s.labels)} answers ({len(s.labels) // 30} tasks); "
-              f"ECE ({calibration.N_BINS} bins) {before:.4f} at T = 1, {after:.4f} at the stored T = {t:.4g}")
+              f"ECE ({calibration.N_BINS} bins) {before:.4f} at T = 1, {after:.4f} at the stored T = {t:.4g}{extra}")
     return 0
