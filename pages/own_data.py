@@ -7,12 +7,13 @@ from metaviz import learners
 from metaviz.data import uploads
 from metaviz.figures.embedding import embedding_figure
 from metaviz.figures.fewshot import inner_loop_figure, probability_figure
-from ui import canvas, examples, words
+from ui import camera, canvas, examples, words
 from ui.i18n import labels, literal, said, t
 from ui.router import ensure_router
 
 ensure_router()
-MODES = {"upload": "pg_own.mode_upload", "draw": "pg_own.mode_draw"}  # segmented control option -> key
+# segmented control option -> key
+MODES = {"upload": "pg_own.mode_upload", "draw": "pg_own.mode_draw", "camera": "pg_own.mode_camera"}
 
 st.title(t("pg_own.title"))
 st.markdown(t("pg_own.intro"))
@@ -34,6 +35,8 @@ mode = st.segmented_control(t("pg_own.mode"), list(MODES), format_func=labels(MO
                             key="own.mode")
 if mode == "draw":
     canvas.drawing_panel(spec)
+elif mode == "camera":
+    camera.camera_panel(spec)
 else:
     examples.uploaders()
 

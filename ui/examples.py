@@ -41,6 +41,7 @@ class Files:
     version: int = 0
     widget: int = 0
     drawings: int = 0
+    photos: int = 0  # webcam pictures taken (ui.camera names them camera-1.jpg, camera-2.jpg, ...)
 
     def size(self) -> int:
         return (sum(len(d) for v in self.classes.values() for _, d in v) + sum(len(d) for _, d in self.zips)
