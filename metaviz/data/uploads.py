@@ -95,13 +95,16 @@ LIMITS = Limits()
 @dataclass(frozen=True)
 class Preprocessing:
     """How images become model inputs: ``size`` x ``size``, ``channels`` 1 or 3, ``ink`` (True: ink = 1 on
-    paper = 0, see the module docstring), ``flat`` (the model takes the pixels as one vector: digits)."""
+    paper = 0, see the module docstring), ``flat`` (the model takes the pixels as one vector: digits),
+    ``crop`` (photos for ImageNet backbones: the shorter side resized to size / 0.875, bilinear, then the
+    centre size x size, the standard ImageNet evaluation transform; otherwise the whole image is resized)."""
 
     size: int = 28
     channels: int = 1
     ink: bool = True
     flat: bool = False
     source: str = "Omniglot"  # what the model was meta-trained on, in words
+    crop: bool = False
 
     def __post_init__(self):
         if self.channels not in (1, 3) or not 4 <= self.size <= 256:
@@ -272,6 +275,18 @@ def to_ink(grey: Image.Image) -> Image.Image:
     return ImageOps.autocontrast(grey, cutoff=0)
 
 
+def centre_crop(img: Image.Image, size: int, fraction: float = 0.875) -> Image.Image:
+    """Shorter side to round(size / fraction) (bilinear, antialiased when shrinking), then the centre
+    size x size (torchvision's Resize(256) + CenterCrop(224) for size 224)."""
+    w, h = img.size
+    short = round(size / fraction)
+    long = max(short, int(short * max(w, h) / min(w, h)))  # truncated, as torchvision does
+    img = img.resize((short, long) if w <= h else (long, short), Image.Resampling.BILINEAR)
+    w, h = img.size
+    left, top = int(round((w - size) / 2)), int(round((h - size) / 2))
+    return img.crop((left, top, left + size, top + size))
+
+
 def preprocess(img: Image.Image, spec: Preprocessing) -> np.ndarray:
     """A normalised ("L" or "RGB") image -> float32 [C, S, S] in [0, 1], as :class:`Preprocessing` says."""
     size = (spec.size, spec.size)
@@ -282,7 +297,10 @@ def preprocess(img: Image.Image, spec: Preprocessing) -> np.ndarray:
         if array.max() < 0.1:
             raise ImageError("blank: no strokes found (the image is all paper)", "err_upload.blank")
         return array
-    out = img.convert("RGB" if spec.channels == 3 else "L").resize(size, Image.Resampling.LANCZOS)
+    if spec.crop:
+        out = centre_crop(img.convert("RGB" if spec.channels == 3 else "L"), spec.size)
+    else:
+        out = img.convert("RGB" if spec.channels == 3 else "L").resize(size, Image.Resampling.LANCZOS)
     array = np.asarray(out, dtype=np.float32) / 255.0
     return array.transpose(2, 0, 1).copy() if spec.channels == 3 else array[None]
 
