@@ -126,3 +126,71 @@ def how_to_get(name: str) -> dict[str, str]:
     b = backbones.get(name)
     return dict(backbone=b.title, url=b.url, file=b.filename, package=b.package.replace("_", "-"),
                 cache=str(torch.hub.get_dir()) + "/checkpoints", env=backbones.ENV)
+
+
+# ---- the lesson's photos: scikit-learn's two bundled sample images, no download -----------------------------
+
+SAMPLES = {"palace": "china.jpg", "flower": "flower.jpg"}  # class -> scikit-learn's bundled photo
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """One photo task through two models: crops [S + Q] uint8 [side, side, 3] (support then queries), labels,
+    and each model's query probabilities [Q, 2] (the photo model's with its temperature, the drawing model's with
+    its checkpoint's)."""
+
+    crops: np.ndarray
+    support_y: np.ndarray
+    query_y: np.ndarray
+    classes: tuple[str, ...]
+    photo: np.ndarray
+    drawing: np.ndarray
+
+
+def sample_crops(k_shot: int, n_query: int, seed: int, side: int = 112):
+    """Random square crops of the bundled photos, resized to side x side: (crops [2 (K + Q), side, side, 3] uint8,
+    labels); per class K support crops then Q query crops."""
+    from PIL import Image
+    from sklearn.datasets import load_sample_image
+
+    rng = np.random.default_rng(seed)
+    crops, labels = [], []
+    for label, name in enumerate(SAMPLES.values()):
+        photo = load_sample_image(name)  # [427, 640, 3]
+        h, w = photo.shape[:2]
+        for _ in range(k_shot + n_query):
+            s = int(rng.integers(h // 3, h * 3 // 4))
+            y, x = int(rng.integers(0, h - s)), int(rng.integers(0, w - s))
+            crops.append(np.asarray(Image.fromarray(photo[y:y + s, x:x + s]).resize((side, side))))
+            labels.append(label)
+    return np.stack(crops), np.array(labels)
+
+
+def contrast(config, params, temperature: float, k_shot: int = 3, n_query: int = 3, seed: int = 0) -> Contrast:
+    """The same photo task (:func:`sample_crops`) through the photo model (EfficientNet-Lite0, nearest prototype)
+    and through a meta-trained drawing model (``config``, ``params``: a checkpoint), each on its own preprocessing."""
+    import io
+
+    from PIL import Image
+
+    from metaviz import fewshot
+    from metaviz.data.uploads import example_from_bytes, preprocessing_for
+
+    crops, labels = sample_crops(k_shot, n_query, seed)
+    per = k_shot + n_query
+    is_support = np.tile(np.arange(per) < k_shot, len(SAMPLES))
+    classes = tuple(SAMPLES)
+    emb = photoshot.embed(list(crops))
+    photo = photoshot.classify_embedded(emb.take(is_support), labels[is_support], emb.take(~is_support), classes)
+    spec = preprocessing_for(config)
+
+    def as_drawing(i: int) -> np.ndarray:
+        buffer = io.BytesIO()
+        Image.fromarray(crops[i]).save(buffer, format="PNG")
+        return example_from_bytes(f"{i}.png", buffer.getvalue(), spec).image  # as an upload would be
+
+    seen = np.stack([as_drawing(i) for i in range(len(crops))])
+    drawing = fewshot.classify(config, params, seen[is_support], labels[is_support], seen[~is_support], classes,
+                               temperature=temperature)
+    return Contrast(crops, labels[is_support], labels[~is_support], classes, photo.probabilities,
+                    drawing.probabilities)
