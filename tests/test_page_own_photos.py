@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 
 import numpy as np
 from apptests import APP
 from PIL import Image
 from sklearn.datasets import load_sample_image
 from streamlit.testing.v1 import AppTest
+from test_page_own_data import zipped
 
 
 def jpeg_crops(name: str, k: int, seed: int) -> list[bytes]:
@@ -26,14 +26,6 @@ def jpeg_crops(name: str, k: int, seed: int) -> list[bytes]:
         Image.fromarray(photo[y:y + s, x:x + s]).save(buffer, format="JPEG", quality=90)
         out.append(buffer.getvalue())
     return out
-
-
-def zipped(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        for name, data in entries.items():
-            z.writestr(name, data)
-    return buffer.getvalue()
 
 
 def texts(at: AppTest) -> str:
