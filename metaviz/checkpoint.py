@@ -199,3 +199,33 @@ def build(loaded: Loaded, device: str = "cpu", task_config=None):
 def zoo() -> dict[str, Path]:
     """The checkpoints that ship with the app: name -> path (e.g. "protonet-omniglot")."""
     return {p.name[:-len(SUFFIX)]: p for p in sorted(ZOO_DIR.glob(f"*{SUFFIX}"))}
+
+
+def suits(config) -> str:
+    """What a model meta-trained with ``config`` (a RunConfig) suits, for pickers: "drawings" (Omniglot,
+    the digits: ink on paper), "photos" (an RGB image folder), "images" (a greyscale image folder),
+    "sentences" (text) or "other" (regression, reinforcement learning)."""
+    from metaviz import tasks
+
+    family = tasks.get(config.task)
+    if family.input_kind() == "tokens":
+        return "sentences"
+    if config.task in ("omniglot", "digits"):
+        return "drawings"
+    if config.task == "image-folder":
+        return "photos" if getattr(config.task_config, "rgb", False) else "images"
+    return "other"
+
+
+def describe() -> dict[str, dict]:
+    """Every model that ships: zoo checkpoints ({"suits", "kind": "checkpoint", "learner", "task", "step"}) and the
+    pretrained photo model (``metaviz.photoshot.describe()``, "kind": "pretrained"), by name."""
+    from metaviz import photoshot
+
+    out = {}
+    for name, path in zoo().items():
+        loaded = load(path)
+        out[name] = {"suits": suits(loaded.config), "kind": "checkpoint", "learner": loaded.config.learner,
+                     "task": loaded.config.task, "step": loaded.step, "temperature": loaded.temperature}
+    out[photoshot.MODEL_NAME] = photoshot.describe()
+    return out

