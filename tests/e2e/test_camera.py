@@ -60,6 +60,7 @@ def test_scenario_webcam_pictures_become_examples_and_a_query_gets_a_prediction(
         for cls in ("mug", "mug", "pen", "pen"):
             take(tab, cls)
         tab.get_by_text("Support set: 2 classes, 4 examples").wait_for()
+        tab.get_by_text("Your images are in colour, so the photo model is chosen").first.wait_for()  # webcam: photos
         tab.get_by_text("mug: 2 examples").wait_for()
         tab.get_by_text("pen: 2 examples").wait_for()
         assert not tab.locator("[data-testid='stException']").count()
@@ -70,4 +71,5 @@ def test_scenario_webcam_pictures_become_examples_and_a_query_gets_a_prediction(
         prediction.wait_for()
         text = prediction.inner_text()
         assert ("mug" in text or "pen" in text) and "%" in text, text
+        tab.get_by_text("Can you trust the probabilities?").first.wait_for()  # the reliability diagram's heading
         assert not tab.locator("[data-testid='stException']").count()
