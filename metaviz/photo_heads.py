@@ -12,11 +12,13 @@ to logits for the queries (what :mod:`metaviz.calibration`'s temperature divides
 * :func:`logistic` (Tian et al.'s own head): multinomial logistic regression on z (scikit-learn, L-BFGS),
   minimising C sum_i CE(W z_i + b, y_i) + ||W||^2 / 2; logits = log p(y | x).
 * :func:`finetune` (the MAML-style inner loop, Finn et al. 2017, on the last block only): the
-  parameters theta of the backbone's last block (and its head convolution) and the prototypes
-  W (initialised at c_k) take T plain gradient steps on the support cross-entropy,
-  (theta, W) <- (theta, W) - alpha grad L_S(theta, W), L_S = mean_i CE(-s ||z_theta(x_i) - W_k||^2, y_i);
-  the queries are then scored with the adapted (theta, W). At T = 0 it is exactly :func:`prototype`.
-  Pure: the step is ``torch.func.functional_call`` on a parameter dict, the module is never changed.
+  parameters theta of the backbone's last block (and its head convolution) take T plain gradient
+  steps theta <- theta - alpha grad L_S(theta) on the support set's prototype cross-entropy, each
+  example scored against *leave-one-out* prototypes (ProtoNet's episodic loss; with its own example
+  in, a prototype classifies the support set almost perfectly and leaves nothing to learn), then
+  the queries are scored against the prototypes of the adapted support features. At T = 0 it is
+  exactly :func:`prototype`. Pure: the step is ``torch.func.functional_call`` on a parameter dict,
+  the module is never changed. With one example per class there is no leave-one-out, and little to learn.
 
 Every head is a pure function of its inputs (and ``seed``): each query's logits depend on the support
 set and that query alone (BatchNorm keeps ImageNet's running statistics), as the few-shot protocol asks.
@@ -90,48 +92,68 @@ def tail_params(net: nn.Module, dtype: torch.dtype = torch.float32) -> dict[str,
     return {k: p.detach().clone().to(dtype) for k, p in net.named_parameters() if k.startswith(net.tail_prefixes)}
 
 
-def _tail_logits(net: nn.Module, params: dict[str, torch.Tensor], trunk: torch.Tensor) -> torch.Tensor:
-    body = {k: v for k, v in params.items() if k != "prototypes"}
-    z = F.normalize(functional_call(net, body, (trunk,), {"part": "tail"}), dim=-1)
-    w = params["prototypes"]
-    return -SCALE * ((z ** 2).sum(1, keepdim=True) - 2 * z @ w.T + (w ** 2).sum(1)[None])
+def _embed_tail(net: nn.Module, params: dict[str, torch.Tensor], trunk: torch.Tensor) -> torch.Tensor:
+    return F.normalize(functional_call(net, params, (trunk,), {"part": "tail"}), dim=-1)
 
 
-def _support_loss(net, params, trunk, y):
-    return F.cross_entropy(_tail_logits(net, params, trunk), y)
+def _squared_distances(z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    return (z ** 2).sum(1, keepdim=True) - 2 * z @ c.T + (c ** 2).sum(1)[None]
+
+
+def _prototypes(z: torch.Tensor, y: torch.Tensor, n_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    onehot = F.one_hot(y, n_classes).to(z.dtype)  # [S, n]
+    counts = onehot.sum(0)
+    return onehot.T @ z / counts[:, None], counts
+
+
+def support_loss(net: nn.Module, params: dict[str, torch.Tensor], trunk: torch.Tensor, y: torch.Tensor,
+                 n_classes: int) -> torch.Tensor:
+    """L_S(theta): cross-entropy of each support example against leave-one-out prototypes (its own class's
+    prototype without it, c_k^(-i) = (n_k c_k - z_i) / (n_k - 1), so z_i - c_k^(-i) = n_k / (n_k - 1) (z_i - c_k));
+    a class with one example keeps its full prototype."""
+    z = _embed_tail(net, params, trunk)
+    c, counts = _prototypes(z, y, n_classes)
+    d2 = _squared_distances(z, c)
+    n = counts[y]
+    own = torch.where(n > 1, (n / (n - 1).clamp(min=1)) ** 2, torch.ones_like(n))
+    factor = 1 + F.one_hot(y, n_classes).to(z.dtype) * (own[:, None] - 1)
+    return F.cross_entropy(-SCALE * d2 * factor, y)
 
 
 def finetune(net: nn.Module, support_trunk: np.ndarray, support_y: np.ndarray, query_trunk: np.ndarray,
              n_classes: int, seed: int = 0, steps: int = FINETUNE_STEPS, lr: float = FINETUNE_LR,
              return_losses: bool = False, dtype: torch.dtype = torch.float32):
-    """Fine-tune the last block and the prototypes for ``steps`` gradient steps on the support set, then
-    score the queries (see the module docstring). support_trunk [S, C, h, w] and query_trunk [Q, C, h, w]
-    are ``net(x, part="trunk")`` (cache them: the trunk is most of the cost). -> logits [Q, n], and with
-    ``return_losses`` also the support loss before each step and after the last ([steps + 1]).
-    ``dtype``: float64 (on a double copy of the net) lets a test reproduce a manual step to 1e-9."""
+    """Fine-tune the last block for ``steps`` gradient steps on the support set (:func:`support_loss`), then
+    score the queries against the prototypes of the adapted support features (see the module docstring).
+    support_trunk [S, C, h, w] and query_trunk [Q, C, h, w] are ``net(x, part="trunk")`` (cache them: the
+    trunk is most of the cost). -> logits [Q, n], and with ``return_losses`` also the support loss before
+    each step and after the last ([steps + 1]). ``dtype``: float64 (on a double copy of the net) lets a
+    test reproduce a manual step to 1e-9."""
     del seed  # full-batch gradient descent from a deterministic start: nothing random
     if steps < 0:
         raise ValueError(f"steps must be >= 0, not {steps}")
     y = torch.as_tensor(np.asarray(support_y), dtype=torch.int64)
-    net64 = _double(net) if dtype == torch.float64 else net
+    _counts(y.numpy(), n_classes)
+    model = _double(net) if dtype == torch.float64 else net
     sx = torch.as_tensor(np.asarray(support_trunk), dtype=dtype)
     qx = torch.as_tensor(np.asarray(query_trunk), dtype=dtype)
-    params = tail_params(net64, dtype)
-    with torch.no_grad():
-        z = normalise(net64(sx, part="tail")).numpy()
-    params["prototypes"] = torch.as_tensor(class_means(z, y.numpy(), n_classes), dtype=dtype)
-    step = grad(lambda p: _support_loss(net64, p, sx, y))
+    params = tail_params(model, dtype)
+    step = grad(lambda p: support_loss(model, p, sx, y, n_classes))
     losses = []
     for _ in range(steps):
         if return_losses:
             with torch.no_grad():
-                losses.append(float(_support_loss(net64, params, sx, y)))
+                losses.append(float(support_loss(model, params, sx, y, n_classes)))
         g = step(params)
-        params = {k: v - lr * g[k] for k, v in params.items()}
+        params = {k: v - lr * g[k] for k, v in params.items()}  # theta' = theta - alpha grad L_S(theta)
     with torch.no_grad():
-        logits = _tail_logits(net64, params, qx).double().numpy() if len(qx) else np.zeros((0, n_classes))
         if return_losses:
-            losses.append(float(_support_loss(net64, params, sx, y)))
+            losses.append(float(support_loss(model, params, sx, y, n_classes)))
+        if not len(qx):
+            logits = np.zeros((0, n_classes))
+        else:
+            c, _ = _prototypes(_embed_tail(model, params, sx), y, n_classes)
+            logits = (-SCALE * _squared_distances(_embed_tail(model, params, qx), c)).double().numpy()
     return (logits, np.array(losses)) if return_losses else logits
 
 

@@ -155,7 +155,7 @@ def split_scores(split: str, backbone: str, net=None, n_tasks: int = 200, tasks_
     from metaviz import photo_heads, photoshot
 
     photos, seed = SPLITS[split]
-    pool = crop_pool(photos, seed=seed)
+    pool = crop_pool(photos, CROPS_PER_PHOTO, seed)
     embedded = photoshot.embed(list(pool.images), backbone, net=net)
     return score_heads(embedded, pool.labels, heads or tuple(photo_heads.HEADS), n_tasks, seed, net=net,
                        tasks_for=tasks_for)

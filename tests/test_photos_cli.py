@@ -108,3 +108,15 @@ def test_weights_errors_carry_catalogue_keys_whose_english_is_the_message(tmp_pa
         check_keyed(error.value, str(error.value), ("err_photo",))
     packaged = backbones.get("efficientnet_lite0").how_to_get()
     check_keyed(packaged, str(packaged), ("err_photo",))
+
+
+@pytest.mark.slow
+def test_eval_photos_reports_accuracy_and_ece_before_and_after_for_every_head(monkeypatch, capsys):
+    pytest.importorskip("skimage")
+    monkeypatch.setattr(photo_tasks, "CROPS_PER_PHOTO", 9)  # 3 support + 6 queries: the smallest pool that works
+    monkeypatch.setitem(photo_tasks.SPLITS, "test", (("china", "flower", "coffee", "rocket", "chelsea"), 2))
+    assert main(["eval", "photos", "--tasks", "3"]) == 0
+    out = capsys.readouterr().out
+    for head in ("prototype", "logistic", "finetune"):
+        line = next(x for x in out.splitlines() if x.startswith(f"{head}: accuracy"))
+        assert "ECE (15 bins)" in line and "at T = 1" in line and "stored T" in line

@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metaviz.backbones.parts import Backbone
+
 # (repeats, kernel, stride, expansion, c_in, c_out) per stage: EfficientNet-B0's, unscaled in Lite0
 STAGES = ((1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
           (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320))
@@ -83,7 +85,7 @@ class MBConv(nn.Module):
         return h + x if self.residual else h
 
 
-class EfficientNetLite0(nn.Module):
+class EfficientNetLite0(Backbone):
     """images [B, 3, H, W] (normalised, see the module docstring) -> ``part``:
 
     * "logits" [B, 1000]: ImageNet class scores; "features" [B, 1280]: the pooled penultimate layer;
@@ -112,27 +114,14 @@ class EfficientNetLite0(nn.Module):
         self.tail_prefixes = (f"_blocks.{len(blocks) - 1}.", "_conv_head.", "_bn1.")
         self.eval()  # running statistics always (see the module docstring)
 
-    def train(self, mode: bool = True):
-        return super().train(False)  # frozen BatchNorm statistics, even when a caller asks for training mode
-
-    def _tail(self, trunk: torch.Tensor) -> torch.Tensor:
-        h = F.relu6(self._bn1(self._conv_head(self._blocks[-1](trunk))))
-        return h.mean((2, 3))
-
-    def forward(self, x: torch.Tensor, part: str = "logits") -> torch.Tensor:
-        if part == "tail":
-            return self._tail(x)
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
         h = F.relu6(self._bn0(self._conv_stem(x)))
         for block in self._blocks[:-1]:
             h = block(h)
-        if part == "trunk":
-            return h
-        features = self._tail(h)
-        if part == "features":
-            return features
-        if part != "logits":
-            raise ValueError(f"unknown part {part!r}: logits, features, trunk or tail")
-        return self.imagenet_logits(features)
+        return h
+
+    def tail(self, trunk: torch.Tensor) -> torch.Tensor:
+        return F.relu6(self._bn1(self._conv_head(self._blocks[-1](trunk)))).mean((2, 3))
 
     def imagenet_logits(self, features: torch.Tensor) -> torch.Tensor:
         """features [B, D] -> ImageNet's 1000 class scores [B, 1000]."""

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metaviz.backbones.parts import Backbone
+
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 FEATURE_DIM = 1024
@@ -84,7 +86,7 @@ class InvertedResidual(nn.Module):
         return h + x if self.residual else h
 
 
-class MobileNetV3Small(nn.Module):
+class MobileNetV3Small(Backbone):
     """images [B, 3, H, W] (normalised) -> ``part``: "logits" [B, 1000], "features" [B, 1024] (penultimate),
     "trunk" [B, 96, H/32, W/32] (before the last bottleneck) or "tail" (trunk -> features).
 
@@ -107,27 +109,15 @@ class MobileNetV3Small(nn.Module):
         self.tail_prefixes = (f"features.{n - 2}.", f"features.{n - 1}.", "classifier.0.")
         self.eval()
 
-    def train(self, mode: bool = True):
-        return super().train(False)  # frozen BatchNorm statistics, and no dropout
-
-    def _tail(self, trunk: torch.Tensor) -> torch.Tensor:
-        h = self.features[-1](self.features[-2](trunk)).mean((2, 3))
-        return F.hardswish(self.classifier[0](h))
-
-    def forward(self, x: torch.Tensor, part: str = "logits") -> torch.Tensor:
-        if part == "tail":
-            return self._tail(x)
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
         h = x
         for layer in self.features[:-2]:
             h = layer(h)
-        if part == "trunk":
-            return h
-        features = self._tail(h)
-        if part == "features":
-            return features
-        if part != "logits":
-            raise ValueError(f"unknown part {part!r}: logits, features, trunk or tail")
-        return self.imagenet_logits(features)
+        return h
+
+    def tail(self, trunk: torch.Tensor) -> torch.Tensor:
+        h = self.features[-1](self.features[-2](trunk)).mean((2, 3))
+        return F.hardswish(self.classifier[0](h))
 
     def imagenet_logits(self, features: torch.Tensor) -> torch.Tensor:
         """features [B, D] -> ImageNet's 1000 class scores [B, 1000]."""

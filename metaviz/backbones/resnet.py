@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from metaviz.backbones.parts import Backbone
+
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 FEATURE_DIM = 512
@@ -45,7 +47,7 @@ class BasicBlock(nn.Module):
         return F.relu(h + (x if self.downsample is None else self.downsample(x)))
 
 
-class ResNet18(nn.Module):
+class ResNet18(Backbone):
     """images [B, 3, H, W] (normalised) -> ``part``: "logits" [B, 1000], "features" [B, 512] (pooled),
     "trunk" [B, 512, H/32, W/32] (all but the last block) or "tail" (trunk -> features).
 
@@ -67,24 +69,15 @@ class ResNet18(nn.Module):
         self.tail_prefixes = (f"layer4.{blocks[-1] - 1}.",)  # the parameters fine-tuning adapts
         self.eval()
 
-    def train(self, mode: bool = True):
-        return super().train(False)  # frozen BatchNorm statistics (see the module docstring)
-
-    def forward(self, x: torch.Tensor, part: str = "logits") -> torch.Tensor:
-        if part == "tail":
-            return self.layer4[-1](x).mean((2, 3))
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
         h = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
         h = self.layer3(self.layer2(self.layer1(h)))
         for block in self.layer4[:-1]:
             h = block(h)
-        if part == "trunk":
-            return h
-        features = self.layer4[-1](h).mean((2, 3))
-        if part == "features":
-            return features
-        if part != "logits":
-            raise ValueError(f"unknown part {part!r}: logits, features, trunk or tail")
-        return self.imagenet_logits(features)
+        return h
+
+    def tail(self, trunk: torch.Tensor) -> torch.Tensor:
+        return self.layer4[-1](trunk).mean((2, 3))
 
     def imagenet_logits(self, features: torch.Tensor) -> torch.Tensor:
         """features [B, D] -> ImageNet's 1000 class scores [B, 1000]."""

@@ -16,6 +16,7 @@ import sys
 
 def run(args: argparse.Namespace) -> int:
     from metaviz import backbones, photoshot
+    from metaviz.commands.predict import print_rejected, print_support
     from metaviz.data import uploads
 
     name = args.backbone or backbones.DEFAULT
@@ -26,16 +27,11 @@ def run(args: argparse.Namespace) -> int:
     except (backbones.WeightsUnavailable, uploads.UploadError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for which, result in (("support", support), ("query", queries)):
-        for r in result.rejected:
-            print(json.dumps({"rejected": r.file, "reason": r.reason, "set": which}))
-        for note in result.notes:
-            print(f"note ({which}): {note}", file=sys.stderr)
+    print_rejected(support, queries)
     spec = backbones.get(name)
     print(f"model: {spec.title} ({spec.source}), frozen, with the {args.head} head; images: "
           f"{photoshot.PREPROCESSING.describe()}", file=sys.stderr)
-    print(f"support: {', '.join(f'{k} ({v})' for k, v in support.counts().items()) or 'nothing usable'}",
-          file=sys.stderr)
+    print_support(support.counts())
     if not queries.examples:
         print("error: no usable query images", file=sys.stderr)
         return 2

@@ -53,7 +53,16 @@ def _model(name: str):
     return checkpoint.load(Path(name).expanduser())
 
 
-def _print_support(counts: dict[str, int]) -> None:
+def print_rejected(support, queries) -> None:
+    """Each rejected file as a JSON line (standard output) and each note (standard error)."""
+    for which, result in (("support", support), ("query", queries)):
+        for r in result.rejected:
+            print(json.dumps({"rejected": r.file, "reason": r.reason, "set": which}))
+        for note in result.notes:
+            print(f"note ({which}): {note}", file=sys.stderr)
+
+
+def print_support(counts: dict[str, int]) -> None:
     print(f"support: {', '.join(f'{k} ({v})' for k, v in counts.items()) or 'nothing usable'}", file=sys.stderr)
 
 
@@ -93,13 +102,9 @@ def run(args: argparse.Namespace) -> int:
     except (checkpoint.CheckpointError, uploads.UploadError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for which, result in (("support", support), ("query", queries)):
-        for r in result.rejected:
-            print(json.dumps({"rejected": r.file, "reason": r.reason, "set": which}))
-        for note in result.notes:
-            print(f"note ({which}): {note}", file=sys.stderr)
+    print_rejected(support, queries)
     print(f"model: {loaded.config.learner} on {loaded.config.task}; images: {spec.describe()}", file=sys.stderr)
-    _print_support(support.counts())
+    print_support(support.counts())
     if not queries.examples:
         print("error: no usable query images", file=sys.stderr)
         return 2
@@ -133,7 +138,7 @@ def _run_text(loaded, args: argparse.Namespace) -> int:
         for r in rows.rejected:
             print(json.dumps({"rejected": f"{rows.name}:{r.line}", "line": r.line, "reason": r.reason, "set": which}))
     print(f"model: {loaded.config.learner} on {loaded.config.task}", file=sys.stderr)
-    _print_support(support.counts())
+    print_support(support.counts())
     if not queries.texts:
         print("error: no usable query sentences", file=sys.stderr)
         return 2
