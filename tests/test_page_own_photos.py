@@ -104,3 +104,29 @@ def test_the_photo_model_in_chinese():
     assert at.selectbox(key="own.model").value == "photos"
     assert any("骨干网络" in s.label for s in at.selectbox)
     assert any("可靠性" in c["layout"]["title"]["text"] for c in charts(at))
+
+
+def test_images_unlike_photos_are_named_in_the_photo_models_warning():
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    at.switch_page("pages/own_data.py")
+    at.run()
+
+    def png(colour, checker: bool = False) -> bytes:
+        a = np.zeros((64, 64, 3), np.uint8)
+        a[:] = colour
+        if checker:  # a checkerboard: the statistic's highest measured value (docs/benchmarks.md)
+            a[(np.indices((64, 64)).sum(0) // 8) % 2 == 0] = 255 - np.array(colour)
+        buffer = io.BytesIO()
+        Image.fromarray(a).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    support = {f"odd/red/{i}.png": png((255, 0, 0)) for i in range(2)}
+    support |= {f"odd/checks/{i}.png": png((0, 0, 255), checker=True) for i in range(2)}
+    at.file_uploader(key="own.zip.0").set_value(("odd.zip", zipped(support), "application/zip"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="own.model").value == "photos"  # in colour: the photo model, which then warns
+    warning = " ".join(w.value for w in at.warning)
+    assert "look unlike the photos EfficientNet-Lite0 was trained on (ImageNet)" in warning
+    assert "over the limit of 0.45" in warning
