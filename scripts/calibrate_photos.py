@@ -5,7 +5,8 @@
 For each backbone whose weights are on this machine and each head (:mod:`metaviz.photo_heads`): 5-way
 3-shot tasks with 6 queries per class, built from crops of bundled photos (:mod:`metaviz.photo_tasks`:
 meta-validation photos for fitting T, disjoint meta-test photos for reporting). T minimises the NLL of the
-validation answers (:func:`metaviz.calibration.fit_temperature`); ECE (15 bins) and accuracy are measured
+validation answers (:func:`metaviz.calibration.fit_temperature`; a T at the bound of the search means the
+NLL has no minimum, and T = 1 is kept); ECE (15 bins) and accuracy are measured
 on the test answers with T = 1 and with the fitted T. Needs scikit-image (requirements-dev.txt).
 """
 
@@ -45,9 +46,15 @@ def main() -> int:
                   for split in ("validation", "test")}
         for head in photo_heads.HEADS:
             val, test = splits["validation"][head], splits["test"][head]
-            t = calibration.fit_temperature(val.logits, val.labels)
+            fitted = calibration.fit_temperature(val.logits, val.labels)
+            # at a bound of the search the validation NLL has no minimum inside it (nearly every validation
+            # answer right: the NLL keeps falling as T -> 0): there is no temperature to fit, keep T = 1
+            at_bound = not calibration.T_RANGE[0] * 1.05 < fitted < calibration.T_RANGE[1] / 1.05
+            t = 1.0 if at_bound else fitted
             results[head] = {
-                "temperature": round(t, 6), "validation_answers": len(val.labels), "test_answers": len(test.labels),
+                "temperature": round(t, 6), "fitted": round(fitted, 6), "kept_one": at_bound,
+                "validation_accuracy": round(val.accuracy, 4),
+                "validation_answers": len(val.labels), "test_answers": len(test.labels),
                 "test_accuracy": round(test.accuracy, 4),
                 "ece_before": round(calibration.ece(calibration.softmax(test.logits), test.labels), 4),
                 "ece_after": round(calibration.ece(calibration.softmax(test.logits, t), test.labels), 4),
