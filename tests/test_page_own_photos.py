@@ -14,6 +14,8 @@ from sklearn.datasets import load_sample_image
 from streamlit.testing.v1 import AppTest
 from test_page_own_data import zipped
 
+from metaviz import photoshot
+
 
 def jpeg_crops(name: str, k: int, seed: int) -> list[bytes]:
     photo = load_sample_image(name)
@@ -72,6 +74,12 @@ def test_colour_photos_get_the_photo_model_predictions_heads_and_a_reliability_d
         assert f"q{i}-china.jpg: **palace**" in page and f"q{i}-flower.jpg: **flower**" in page
     assert "look like the photos EfficientNet-Lite0 was trained on" in page
     assert next(m for m in at.metric if m.label.startswith("Leave-one-out")).value == "100%"
+    stored = photoshot.calibration().get("efficientnet_lite0", {}).get("prototype", {})
+    if {"ece_before", "ece_after"} <= stored.keys():  # metaviz/zoo/photos.json: the engine's fitted temperature
+        assert (f"temperature T = {stored['temperature']:.2f}, fitted on held-out tasks: expected calibration error "
+                f"{stored['ece_before']:.3f} before, {stored['ece_after']:.3f} after") in page
+    else:
+        assert "No temperature is stored for this backbone and head yet" in page
     titles = [c["layout"]["title"]["text"] for c in charts(at)]
     assert "Reliability on your held-out examples" in titles
     features = at.session_state["own.photo_features"][1]
