@@ -132,7 +132,8 @@ def learner_for(config, params: Mapping[str, np.ndarray], n_classes: int) -> Met
 
     def build(out_dim: int) -> MetaLearner:
         task = UserTask(spec.input_shape, out_dim, n_classes)
-        net = build_model(task.in_shape, cls.net_out_dim(task, lc), train.hidden, train.layers, seed=config.seed)
+        net = build_model(task.in_shape, cls.net_out_dim(task, lc), train.hidden, train.layers, seed=config.seed,
+                          backbone=train.backbone)
         return cls(lc, task, net, "cpu", strategy="loop")
 
     found = _shapes(params)

@@ -3,6 +3,8 @@
 * :class:`MLP`: the sinusoid network of the MAML paper, 1 -> 40 -> 40 -> 1 with ReLU.
 * :class:`Conv4`: four blocks of 3x3 conv (64 filters), BatchNorm, ReLU and 2x2
   max-pooling (Vinyals et al. 2016; Finn et al. 2017), then a linear head.
+* :class:`metaviz.resnet.ResNet12`: four residual blocks (Lee et al. 2019), for natural images
+  (``TrainConfig.backbone = "resnet12"``).
 * :class:`TextEncoder`: for token ids (``metaviz.data.tokenizer``): a bag of hashed character n-gram
   embeddings averaged over the tokens that are not padding (fastText, Joulin et al. 2017; Bojanowski
   et al. 2017), then an MLP.
@@ -21,6 +23,7 @@ import torch
 from torch import nn
 
 from metaviz.functional import _inside_torch_func
+from metaviz.resnet import ResNet12
 
 
 class MLP(nn.Module):
@@ -108,16 +111,24 @@ class TextEncoder(nn.Module):
         return self.head(self.body(ids))
 
 
+IMAGE_BACKBONES = ("conv4", "resnet12")  # TrainConfig.backbone: what images go through
+
+
 def build_model(in_shape: tuple[int, ...], out_dim: int, hidden: int, layers: int,
-                seed: int, vocab_size: int = 0) -> nn.Module:
-    """An MLP for vector inputs, a Conv4 for images, a :class:`TextEncoder` for token ids (``vocab_size`` > 0,
-    see ``TaskDistribution.vocab_size``), initialised from ``seed`` alone."""
+                seed: int, vocab_size: int = 0, backbone: str = "conv4") -> nn.Module:
+    """An MLP for vector inputs, a Conv4 or a ResNet-12 (``backbone``) for images with the task's channels, a
+    :class:`TextEncoder` for token ids (``vocab_size`` > 0, see ``TaskDistribution.vocab_size``), initialised
+    from ``seed`` alone."""
+    if backbone not in IMAGE_BACKBONES:
+        raise ValueError(f"no image backbone {backbone!r}: choose one of {IMAGE_BACKBONES}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if vocab_size > 0:
             return TextEncoder(vocab_size, out_dim, hidden=hidden, layers=layers)
         if len(in_shape) == 1:
             return MLP(in_shape[0], out_dim, hidden=hidden, layers=layers)
+        if len(in_shape) == 3 and backbone == "resnet12":
+            return ResNet12(in_shape, out_dim, hidden=hidden)
         if len(in_shape) == 3:
             return Conv4(in_shape, out_dim, hidden=hidden)
     raise ValueError(f"no backbone for inputs of shape {in_shape}: expected (D,) or (C, H, W)")

@@ -28,7 +28,7 @@ from metaviz.device import resolve_device
 from metaviz.events import DivergedEvent, DoneEvent, EvalEvent, Event, StepEvent
 from metaviz.learners.base import STRATEGIES, MetaLearner
 from metaviz.messages import run_message
-from metaviz.models import build_model
+from metaviz.models import IMAGE_BACKBONES, build_model
 from metaviz.tasks.base import Episode
 
 EVAL_SEED_OFFSET = 1_000_003  # held-out tasks come from a stream no training step uses
@@ -46,6 +46,11 @@ class TrainConfig(Config):
     eval_steps: int = param(10, "Inner steps at evaluation", min=0, max=50, step=1)
     hidden: int = param(40, "Hidden units per layer", min=1, max=512, step=1)
     layers: int = param(2, "Hidden layers", min=1, max=6, step=1)
+    backbone: str = param("conv4", "Image backbone", options=IMAGE_BACKBONES,
+                          help="For image tasks only: Conv4 (four 3x3 conv blocks with hidden-unit filters) or "
+                          "ResNet-12 (four residual blocks of hidden x 1, 2.5, 5 and 10 filters; Lee et al. 2019), "
+                          "deeper and slower, for colour photos at 84 x 84. Vectors use an MLP, text an n-gram "
+                          "encoder.")
     baseline: bool = param(True, "Train the pretrained baseline alongside",
                            help="Same tasks, trained jointly then fine-tuned: what MAML must beat.")
     distinct_tasks: int = param(0, "Distinct meta-training tasks (0: unlimited)", min=0, max=5000, step=10,
@@ -143,7 +148,7 @@ def build_learner(config: RunConfig, name: str | None = None, device: str | torc
         learner_config = cls.Config(**shared)
     learner_config = learner_config if learner_config is not None else cls.Config()
     net = build_model(task.in_shape, cls.net_out_dim(task, learner_config), config.train.hidden, config.train.layers,
-                      seed=config.seed, vocab_size=task.vocab_size)
+                      seed=config.seed, vocab_size=task.vocab_size, backbone=config.train.backbone)
     learner = cls(learner_config, task, net, device, strategy=config.train.strategy)
     learner.max_chunk = config.train.max_chunk
     return learner

@@ -7,23 +7,24 @@ from metaviz import learners
 from metaviz.data import uploads
 from metaviz.figures.embedding import embedding_figure
 from metaviz.figures.fewshot import inner_loop_figure, probability_figure
-from ui import canvas, empty, examples, words
-from ui.i18n import labels, literal, said, t
+from ui import camera, canvas, empty, examples, photos, words
+from ui.i18n import labels, said, t
 from ui.router import ensure_router
 
 ensure_router()
-MODES = {"upload": "pg_own.mode_upload", "draw": "pg_own.mode_draw"}  # segmented control option -> key
+# segmented control option -> key
+MODES = {"upload": "pg_own.mode_upload", "draw": "pg_own.mode_draw", "camera": "pg_own.mode_camera"}
 
 st.title(t("pg_own.title"))
 st.markdown(t("pg_own.intro"))
 
 with st.expander(t("pg_own.limits")):
     st.markdown("\n".join(f"- {line}" for line in examples.limit_lines()) + "\n\n" + t("pg_own.privacy"))
-model = examples.model_picker()
+model = examples.model_picker(examples.image_kind(st.session_state.get("own.mode")))
 if model is None:
     st.stop()
 try:
-    spec = uploads.preprocessing_for(model.config)
+    spec = photos.SPEC if model.key == photos.PHOTOS else uploads.preprocessing_for(model.config)
 except ValueError as error:
     st.error(said(error))
     st.stop()
@@ -34,6 +35,8 @@ mode = st.segmented_control(t("pg_own.mode"), list(MODES), format_func=labels(MO
                             key="own.mode")
 if mode == "draw":
     canvas.drawing_panel(spec)
+elif mode == "camera":
+    camera.camera_panel(spec)
 else:
     examples.uploaders()
 
@@ -52,6 +55,9 @@ if queries.examples:
 if len(support.names) < 2:
     st.info(t("pg_own.need_two"))
     empty.draw(t("pg_speed.empty_own_title"), t("pg_speed.empty_own"))
+    st.stop()
+if model.key == photos.PHOTOS:
+    photos.render(support, queries)
     st.stop()
 
 steps = None
@@ -79,6 +85,7 @@ loo = result.loo
 st.metric(t("pg_own.loo"), t("pg_own.na") if loo.scored.sum() == 0 else f"{loo.accuracy:.0%}",
           help=t("pg_own.loo_help"))
 st.caption(examples.loo_message(loo, support))
+photos.model_reliability(loo, support.arrays()[1], model.temperature)
 
 if result.embedding is not None:
     st.markdown(t("pg_own.embedding"))
@@ -90,11 +97,7 @@ if p is None:
     st.stop()
 st.subheader(t("pg_own.predictions"))
 names = [e.name for e in queries.examples]
-for row in range(0, len(names), 4):
-    for column, i in zip(st.columns(4), range(row, min(row + 4, len(names)))):
-        e, k = queries.examples[i], int(p.predicted[i])
-        column.image([e.preview, examples.model_view(e.image)], width=64, clamp=True)
-        column.markdown(f"{literal(e.name)}: **{literal(p.classes[k])}** ({p.probabilities[i, k]:.0%})")
+examples.prediction_grid(queries, p.classes, p.predicted, p.probabilities)
 st.plotly_chart(probability_figure(p.classes, p.probabilities, names, text=dict(title=t("fig_fewshot.title"))),
                 key="own.probabilities")
 if p.steps is not None:

@@ -180,11 +180,16 @@ def test_the_shipped_models_classify_uploads_on_first_open(name):
     assert not at.exception, [e.value for e in at.exception]
     assert "q.png: **" in texts(at)
     specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    assert len(specs) == 2   # the probabilities, and the inner-loop animation (MAML) or the embedding (ProtoNet)
+    # the reliability diagram (2 held-out examples a class), the probabilities, and the inner-loop animation (MAML)
+    # or the embedding (ProtoNet)
+    assert len(specs) == 3 and specs[0]["layout"]["title"]["text"] == "Reliability on your held-out examples"
+    bars = [d for d in specs[0]["data"] if d["type"] == "bar"]   # T = 1, and the model's T when it stores one
+    assert bars and all("ECE" in d["name"] for d in bars) and sum(sum(d["customdata"][i][1] for i in range(
+        len(d["y"]))) for d in bars) == 4 * len(bars)          # each of the 4 support examples held out once
     if name.startswith("maml"):
-        assert len(specs[1]["frames"]) == 2                        # before and after its one inner step
+        assert len(specs[2]["frames"]) == 2                        # before and after its one inner step
     else:
-        assert any(t.get("name") == "prototype (class mean)" for t in specs[0]["data"] + specs[1]["data"])
+        assert any(t.get("name") == "prototype (class mean)" for t in specs[1]["data"] + specs[2]["data"])
 
 
 def test_the_run_trained_on_the_train_page_is_offered_and_used():

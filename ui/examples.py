@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
-from metaviz import checkpoint, fewshot, tasks, textshot
+from metaviz import checkpoint, fewshot, photo_results, photoshot, tasks, textshot
 from metaviz.data import uploads
 from metaviz.data.uploads import LIMITS, Preprocessing, QuerySet, Rejected, SupportSet
 from ui.i18n import literal, said, t, title
@@ -41,6 +41,7 @@ class Files:
     version: int = 0
     widget: int = 0
     drawings: int = 0
+    photos: int = 0  # webcam pictures taken (ui.camera names them camera-1.jpg, camera-2.jpg, ...)
 
     def size(self) -> int:
         return (sum(len(d) for v in self.classes.values() for _, d in v) + sum(len(d) for _, d in self.zips)
@@ -186,6 +187,31 @@ def query_grid(queries: QuerySet) -> None:
         _cell(columns[i % 8], e, f"own.rmq.{i}", "")
 
 
+def prediction_grid(queries: QuerySet, classes, predicted: np.ndarray, probabilities: np.ndarray) -> None:
+    """Each query, as given and as the model sees it, with its predicted class and that class's probability."""
+    for row in range(0, len(queries.examples), 4):
+        for column, i in zip(st.columns(4), range(row, min(row + 4, len(queries.examples)))):
+            e, k = queries.examples[i], int(predicted[i])
+            column.image([e.preview, model_view(e.image)], width=64, clamp=True)
+            column.markdown(f"{literal(e.name)}: **{literal(classes[k])}** ({probabilities[i, k]:.0%})")
+
+
+def image_kind(mode: str | None) -> str | None:
+    """"photos" or "drawings": what this session's images look like (webcam pictures are photos), None before
+    any; from a small colour view of the files (``photo_results.image_kind``), once per change of the files."""
+    if mode == "camera":
+        return "photos"
+    f = files()
+    cache = st.session_state.setdefault(CACHE, {})
+    if cache.get("kind", (None,))[0] != f.version:
+        probe = Preprocessing(32, 3, ink=False, source="probe")
+        support = uploads.ingest_classes(f.classes, probe).merged(uploads.ingest_any_support(f.zips, probe))
+        images = [e.image for v in support.classes.values() for e in v]
+        images += [e.image for e in uploads.ingest_queries(f.queries, probe).examples]
+        cache["kind"] = (f.version, photo_results.image_kind(np.stack(images) if images else np.zeros((0, 3, 32, 32))))
+    return cache["kind"][1]
+
+
 def problems(support: SupportSet, queries: QuerySet) -> None:
     """Files that were not used, each with its reason, and notes (ignored files)."""
     rejected = list(support.rejected) + list(queries.rejected)
@@ -225,17 +251,32 @@ def _image_zoo() -> tuple[str, ...]:
     return tuple(name for name in checkpoint.zoo() if name not in text)
 
 
-def model_picker() -> Model | None:
-    """A shipped checkpoint, this session's run from the Train page, or an uploaded checkpoint."""
+def _chosen() -> None:
+    st.session_state["own.model_chosen"] = True  # from now on the page no longer picks the model for the user
+
+
+def model_picker(kind: str | None = None) -> Model | None:
+    """The photo model, a shipped checkpoint, this session's run from the Train page, or an uploaded checkpoint.
+    Until the user picks one, the picker follows the images: the photo model for photos (``kind``), the first
+    Omniglot model for drawings."""
     snap = session_worker().snapshot()
     zoo = sorted(_image_zoo(), key=lambda n: (not n.startswith("protonet"), n))  # ProtoNet first: any N
-    options = zoo + (["session"] if snap.checkpoint is not None else []) + ["upload"]
-    labels = {**{name: t(key) for name, key in ZOO_TITLES.items()}, "upload": t("ui_examples.upload_model")}
+    options = [photoshot.MODEL_NAME] + zoo + (["session"] if snap.checkpoint is not None else []) + ["upload"]
+    labels = {**{name: t("ui_photos.for_drawings", model=t(key)) for name, key in ZOO_TITLES.items()},
+              photoshot.MODEL_NAME: t("ui_photos.model"), "upload": t("ui_examples.upload_model")}
     if snap.checkpoint is not None:
         ck = snap.checkpoint
         labels["session"] = t("ui_examples.session_model", learner=ck.config.learner, task=ck.config.task,
                               step=ck.step)
-    choice = st.selectbox(t("ui_examples.model"), options, format_func=lambda o: labels.get(o, o), key="own.model")
+    suggested = photoshot.MODEL_NAME if kind == "photos" or not zoo else zoo[0]
+    if not st.session_state.get("own.model_chosen") or st.session_state.get("own.model") not in options:
+        st.session_state["own.model"] = suggested
+    choice = st.selectbox(t("ui_examples.model"), options, format_func=lambda o: labels.get(o, o), key="own.model",
+                          on_change=_chosen, help=t("ui_photos.model_help"))
+    if kind is not None and not st.session_state.get("own.model_chosen"):
+        st.caption(t("ui_photos.suggested_photos" if kind == "photos" else "ui_photos.suggested_drawings"))
+    if choice == photoshot.MODEL_NAME:
+        return Model(photoshot.MODEL_NAME, labels[choice], None, {})
     if snap.checkpoint is None:
         st.caption(t("ui_examples.train_hint"))
     if choice == "session":
@@ -291,6 +332,8 @@ def limit_lines() -> list[str]:
 
 def source(config) -> str:
     """What a model was meta-trained on, in words (``Preprocessing.source`` in the session's language)."""
+    if config is None:  # the photo model
+        return t("ui_photos.source")
     if config.task == "omniglot":
         return t("ui_examples.source_omniglot")
     if config.task == "image-folder":

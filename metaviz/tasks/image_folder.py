@@ -6,6 +6,11 @@ disjoint meta-train, meta-validation and meta-test classes, so evaluation is
 always on classes the learner has never trained on, as in Vinyals et al. (2016),
 *Matching Networks for One Shot Learning*. Each task then draws N classes of one
 split and K + Q images of each, with labels assigned in random order.
+
+Photos are read in colour (RGB, three channels) at a chosen size: 84 x 84 is the
+mini-ImageNet convention (Ravi and Larochelle 2017), 28 x 28 greyscale Omniglot's.
+The backbone takes the channels from the task (``in_shape``); for photos, the
+ResNet-12 backbone (``TrainConfig.backbone``) is the usual choice.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from metaviz.tasks.base import SPLITS, ClassPool, EpisodeConfig, PoolTasks
 @dataclass(frozen=True)
 class ImageFolderConfig(EpisodeConfig):
     path: str = param("", "Image folder", help="A folder with one subfolder of images per class.")
-    size: int = param(28, "Image size (pixels)", min=8, max=128, step=4)
-    rgb: bool = param(False, "Colour (RGB)", help="Off: greyscale.")
+    size: int = param(28, "Image size (pixels)", min=8, max=128, step=4,
+                      help="Each image is resized to size x size: 28 for drawings (Omniglot), 84 for photos "
+                      "(mini-ImageNet).")
+    rgb: bool = param(False, "Colour (RGB)", help="On: three colour channels, for photos. Off: greyscale.")
     val_fraction: float = param(0.2, "Meta-validation classes (share)", min=0.0, max=0.5, step=0.05)
     test_fraction: float = param(0.2, "Meta-test classes (share)", min=0.0, max=0.5, step=0.05)
     split_seed: int = param(0, "Class split seed", min=0, max=10_000, step=1)

@@ -1,11 +1,12 @@
 """Lesson 7: few-shot on your own data. A meta-trained model meets characters it has never seen, as your own
-drawings would be; then the Your Data page, to bring your own."""
+drawings would be; then photos, through a backbone pretrained on ImageNet and through the Omniglot model, side by
+side; then the Your Data page, to bring your own."""
 
 import dataclasses
 
 import streamlit as st
 
-from metaviz import checkpoint, tasks
+from metaviz import checkpoint, photo_results, tasks
 from metaviz.analysis.embedding import omniglot_available
 from metaviz.analysis.tasks import preview
 from metaviz.fewshot import classify
@@ -17,7 +18,9 @@ from ui.router import ensure_router
 
 ensure_router()
 CHECKS = ({"question": "l7.check", "options": ("l7.check_a", "l7.check_b", "l7.check_c"),
-           "right": 1, "why": "l7.check_why"},)  # the self-check: its answer is in the figure
+           "right": 1, "why": "l7.check_why"},
+          {"question": "l7.check_photos", "options": ("l7.check_photos_a", "l7.check_photos_b", "l7.check_photos_c"),
+           "right": 2, "why": "l7.check_photos_why"})  # the self-checks: their answers are in the figures
 MODELS = ("protonet-omniglot", "maml-omniglot")
 LETTERS = "ABCDE"
 
@@ -31,6 +34,33 @@ def demo(name: str, n_classes: int, k_shot: int, seed: int):
     prediction = classify(loaded.config, loaded.params, task.support_x[0], task.support_y[0], task.query_x[0],
                           LETTERS[:n_classes])
     return task, prediction
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def photo_demo(seed: int) -> photo_results.Contrast:
+    loaded = checkpoint.load(checkpoint.zoo()[MODELS[0]])
+    return photo_results.contrast(loaded.config, loaded.params, loaded.temperature, seed=seed)
+
+
+def photos_section(seed: int) -> None:
+    """The same photos through the pretrained backbone and through the Omniglot ProtoNet."""
+    st.subheader(t("l7.photos_title"))
+    st.markdown(t("l7.photos_body"))
+    with st.spinner(t("lesson.computing")):
+        c = photo_demo(seed)
+    names = (t("l7.class_palace"), t("l7.class_flower"))
+    support = len(c.support_y)
+    st.image(list(c.crops[:support // 2]) + list(c.crops[len(c.crops) // 2:len(c.crops) // 2 + support // 2]),
+             width=84, caption=[names[int(y)] for y in c.support_y])
+    st.caption(t("l7.photos_support"))
+    rows = [t("l7.photo_query", i=i + 1, label=names[int(y)]) for i, y in enumerate(c.query_y)]
+    for column, probabilities, title_key in zip(st.columns(2), (c.photo, c.drawing),
+                                                ("l7.photo_model", "l7.drawing_model")):
+        wrong = probabilities.argmax(1) != c.query_y
+        column.plotly_chart(probability_figure(names, probabilities, rows, text=dict(title=t(title_key))),
+                            key=f"learn-7-{title_key}")
+        column.caption(t("l7.photo_caption", right=int((~wrong).sum()), total=len(wrong)) + (
+            t("l7.photo_wrong", p=f"{probabilities[wrong].max(1).max():.0%}") if wrong.any() else ""))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -63,6 +93,7 @@ else:
                                           text=dict(title=t("l7.figure_title"))), key="learn-7-figure")
     right.caption(t("l7.caption", right=int((prediction.predicted == truth).sum()), total=len(truth),
                     chance=1 / n_classes))
+    photos_section(seed)
 lesson.try_this("l7.try")
 if (lab := zoo_config("protonet-omniglot")) is not None:
     lesson.lab_link(lesson.lab_config(dataclasses.replace(
