@@ -209,8 +209,10 @@ class AutoMLWorker:
     def _status(self, status: str, recorder) -> None:
         if self.snapshot().status != status:
             self._publish(status=status)
-            self._guard(recorder, lambda r: r.set_status("running" if status in ("running", "stepping")
-                                                         else "paused"))
+        # The recorder is told even when the snapshot already shows ``status``: a Step click publishes
+        # "stepping" at once, and the stored run must still go running -> paused around that step, which is
+        # when it flushes the step's rows (set_status ignores a status it already has).
+        self._guard(recorder, lambda r: r.set_status("running" if status in ("running", "stepping") else "paused"))
 
     def _guard(self, recorder, action) -> None:
         """Write to the store, or note why not; the search goes on either way."""
