@@ -32,7 +32,10 @@ def test_the_search_moves_live_and_pause_step_reset_answer(page):
     page.goto(page.base_url + "/automl")
     wait_idle(page)
     page.locator("[data-testid='stSelectbox']").filter(has_text="Method").first.click()
-    page.get_by_role("option", name="Hypergradient, unrolled").click()  # 20 outer steps of 40 inner ones
+    page.get_by_role("option", name="Hypergradient, unrolled").click()  # outer steps of 40 inner ones
+    wait_idle(page)
+    # The most outer steps (400): on an idle machine the default 20 finish before Pause can be clicked.
+    page.locator("[data-testid='stSlider']").filter(has_text="Outer steps").get_by_role("slider").press("End")
     wait_idle(page)
     page.get_by_role("button", name="Start", exact=True).click()
     first = wait_step(page, lambda s: s >= 1)
