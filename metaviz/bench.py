@@ -204,15 +204,15 @@ def transductive_cost(learner: MetaLearner, size: int, device: torch.device | st
 
 
 def validation_logits(config: RunConfig, params: Mapping[str, np.ndarray], n_tasks: int = 40, seed: int = 0,
-                      n_way: int = 20) -> tuple[np.ndarray, np.ndarray]:
-    """Logits [n, N] and labels [n] of the queries of ``n_tasks`` N-way 1-shot tasks drawn
-    from the *meta-validation* split of the model's own task distribution, each query classified as
-    :func:`oneshot_cost` does: what :func:`metaviz.calibration.fit_temperature` is fitted on (never on
-    the official runs)."""
+                      n_way: int = 20, k_shot: int = 1, split: str = "val") -> tuple[np.ndarray, np.ndarray]:
+    """Logits [n, N] and labels [n] of the queries of ``n_tasks`` N-way K-shot tasks drawn
+    from the *meta-validation* split of the model's own task distribution (``split="test"``: its meta-test
+    split), each query classified as :func:`oneshot_cost` does: what
+    :func:`metaviz.calibration.fit_temperature` is fitted on (never on the official runs)."""
     from metaviz import fewshot
 
-    task_config = dataclasses.replace(config.task_config, n_way=n_way, k_shot=1)
-    batch = tasks.get(config.task)(task_config).sample(n_tasks, torch.Generator().manual_seed(seed), "val").episode
+    task_config = dataclasses.replace(config.task_config, n_way=n_way, k_shot=k_shot)
+    batch = tasks.get(config.task)(task_config).sample(n_tasks, torch.Generator().manual_seed(seed), split).episode
     classes = [str(k) for k in range(n_way)]
     logs, labels = [], []
     for i in range(n_tasks):

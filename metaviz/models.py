@@ -42,23 +42,31 @@ class MLP(nn.Module):
         return self.head(self.body(x))
 
 
-def conv_block(c_in: int, c_out: int) -> nn.Sequential:
+def conv_block(c_in: int, c_out: int, pool: tuple[int, int] = (2, 2)) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1),
                          nn.BatchNorm2d(c_out, track_running_stats=False),
-                         nn.ReLU(), nn.MaxPool2d(2))
+                         nn.ReLU(), nn.MaxPool2d(pool))
 
 
 class Conv4(nn.Module):
-    """x [B, C, H, W] -> [B, out_dim]; 28x28 inputs give a 64-dim feature (1x1 after 4 poolings)."""
+    """x [B, C, H, W] -> [B, out_dim]; 28x28 inputs give a 64-dim feature (1x1 after 4 poolings).
+
+    Each block halves the height and width; a side that is already 1 pixel is not pooled any more (kernel
+    1 on that side), so inputs under 16 pixels (8 x 8 is 4, 2, 1, 1) still give a 1 x 1 map instead of an
+    empty one. From 16 pixels up every block pools by 2, as in the papers (no parameter depends on this)."""
 
     channels_last: ClassVar[bool] = True  # the CPU layout below; False gives the plain NCHW path (benchmarks)
 
     def __init__(self, in_shape: tuple[int, int, int], out_dim: int, hidden: int = 64):
         super().__init__()
         c, h, w = in_shape
-        self.body = nn.Sequential(conv_block(c, hidden), conv_block(hidden, hidden),
-                                  conv_block(hidden, hidden), conv_block(hidden, hidden), nn.Flatten())
-        feat = hidden * max(h // 16, 1) * max(w // 16, 1)
+        blocks = []
+        for i in range(4):
+            pool = (2 if h >= 2 else 1, 2 if w >= 2 else 1)
+            blocks.append(conv_block(c if i == 0 else hidden, hidden, pool))
+            h, w = h // pool[0], w // pool[1]
+        self.body = nn.Sequential(*blocks, nn.Flatten())
+        feat = hidden * h * w
         self.head = nn.Linear(feat, out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

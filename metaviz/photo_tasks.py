@@ -15,6 +15,12 @@ recognition. Crops of the same photo share its colours, light and texture, so th
 than telling new object classes apart, and a temperature fitted on them may leave the head somewhat
 over-confident on harder tasks (real classes). 9 + 8 source photos are few; the numbers are a sanity
 check of calibration, not a benchmark of few-shot accuracy.
+
+The *hard* splits ("hard-validation", "hard-test": same photos, other crops) make the instance cue weak, so
+that a temperature can be fitted where the heads make mistakes: small crops (8 to 20% of the shorter side,
+so a few texture patches instead of a scene), always turned to grey (no colour cue), random contrast and
+brightness (x 0.6 to 1.4, +-40 grey levels), a Gaussian blur (radius 0 to 2 pixels of the crop) and a random
+quarter turn. A class is still one photo; what remains to tell two photos apart is their texture.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ VALIDATION = ("astronaut", "coffee", "hubble_deep_field", "immunohistochemistry"
 TEST = ("chelsea", "rocket", "retina", "stereo_motorcycle", "gravel", "clock", "china", "flower")
 CROPS_PER_PHOTO = 24
 CROP_RANGE = (0.35, 0.70)
+HARD_CROP_RANGE = (0.08, 0.20)
 
 
 def source_photo(name: str) -> np.ndarray:
@@ -64,6 +71,24 @@ def random_crops(image: np.ndarray, n: int, rng: np.random.Generator) -> list[np
     return out
 
 
+def hard_crops(image: np.ndarray, n: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """``n`` crops of the hard splits (module docstring): small, grey, jittered, blurred, turned; uint8 [s, s, 3]."""
+    from PIL import Image, ImageFilter
+
+    h, w = image.shape[:2]
+    out = []
+    for _ in range(n):
+        side = max(8, int(rng.uniform(*HARD_CROP_RANGE) * min(h, w)))
+        top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        grey = image[top:top + side, left:left + side].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        grey = (grey - grey.mean()) * rng.uniform(0.6, 1.4) + grey.mean() + rng.uniform(-40, 40)
+        pil = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8))
+        blurred = np.asarray(pil.filter(ImageFilter.GaussianBlur(float(rng.uniform(0, 2)))))
+        turned = np.rot90(blurred, int(rng.integers(4)))
+        out.append(np.ascontiguousarray(np.repeat(turned[..., None], 3, 2)))
+    return out
+
+
 @dataclass(frozen=True)
 class CropPool:
     """``crops_per_photo`` crops of each photo in ``names``: ``images`` (uint8 arrays, photo by photo) and
@@ -74,11 +99,13 @@ class CropPool:
     labels: np.ndarray
 
 
-def crop_pool(names=TEST, crops_per_photo: int = CROPS_PER_PHOTO, seed: int = 0) -> CropPool:
+def crop_pool(names=TEST, crops_per_photo: int = CROPS_PER_PHOTO, seed: int = 0, hard: bool = False) -> CropPool:
+    """Crops of each photo (:func:`random_crops`, or :func:`hard_crops` when ``hard``)."""
     rng = np.random.default_rng(seed)
+    crops = hard_crops if hard else random_crops
     images, labels = [], []
     for i, name in enumerate(names):
-        images += random_crops(source_photo(name), crops_per_photo, rng)
+        images += crops(source_photo(name), crops_per_photo, rng)
         labels += [i] * crops_per_photo
     return CropPool(tuple(names), tuple(images), np.array(labels, np.int64))
 
@@ -145,17 +172,19 @@ def score_heads(embedded, labels: np.ndarray, heads, n_tasks: int, seed: int = 0
     return out
 
 
-SPLITS = {"validation": (VALIDATION, 1), "test": (TEST, 2)}  # photos and the crop seed of each split
+# photos, crop seed and crop style (hard or not) of each split
+SPLITS = {"validation": (VALIDATION, 1, False), "test": (TEST, 2, False),
+          "hard-validation": (VALIDATION, 3, True), "hard-test": (TEST, 4, True)}
 
 
 def split_scores(split: str, backbone: str, net=None, n_tasks: int = 200, tasks_for: dict[str, int] | None = None,
                  heads=None) -> dict[str, Scores]:
-    """:func:`score_heads` on the tasks of ``split`` ("validation" or "test"), the pool embedded by ``backbone``
+    """:func:`score_heads` on the tasks of ``split`` (a key of :data:`SPLITS`), the pool embedded by ``backbone``
     (what ``scripts/calibrate_photos.py`` and ``python -m metaviz eval photos`` both run)."""
     from metaviz import photo_heads, photoshot
 
-    photos, seed = SPLITS[split]
-    pool = crop_pool(photos, CROPS_PER_PHOTO, seed)
+    photos, seed, hard = SPLITS[split]
+    pool = crop_pool(photos, CROPS_PER_PHOTO, seed, hard)
     embedded = photoshot.embed(list(pool.images), backbone, net=net)
     return score_heads(embedded, pool.labels, heads or tuple(photo_heads.HEADS), n_tasks, seed, net=net,
                        tasks_for=tasks_for)

@@ -162,3 +162,37 @@ def test_the_embedding_view_shows_the_photos_in_colour(folder):
     assert np.ptp(centre) > 0.1
     support = result.support_images(int(result.labels[0]))
     assert support.shape[1:] == (3, 20, 20)
+
+
+@pytest.mark.parametrize("size", [8, 10, 12])
+def test_image_folder_tasks_under_16_pixels_run_with_both_backbones(folder, size):
+    """Conv4's four 2x2 poolings used to take an 8 to 12 pixel input to an empty map and crash; a side of one
+    pixel is no longer pooled, so the feature is the last map (1 x 1 here) and a short meta-training runs."""
+    root, _ = folder
+    x = torch.rand(4, 3, size, size, generator=torch.Generator().manual_seed(0))
+    for backbone in ("conv4", "resnet12"):
+        net = build_model((3, size, size), 5, 8, 2, seed=0, backbone=backbone)
+        out = net(x)
+        assert out.shape == (4, 5) and torch.isfinite(out).all(), backbone
+    conv4 = build_model((3, size, size), 5, 8, 2, seed=0)
+    assert conv4.body(x).shape == (4, 8)  # 8 channels x a 1 x 1 map
+    pools = [block[3].kernel_size for block in conv4.body[:4]]
+    assert pools[:3] == [(2, 2)] * 3 and pools[3] == ((2, 2) if size >= 16 else (1, 1)), pools
+    config = RunConfig(task="image-folder", learner="protonet", seed=0, task_config=folder_config(root, size=size),
+                       train=TrainConfig(n_steps=2, eval_every=2, n_eval_tasks=4, meta_batch=2, hidden=8,
+                                         baseline=False, strategy="loop"))
+    run = Run(config)
+    losses = [e.loss for e in train(run, 2) if hasattr(e, "tasks_per_second")]
+    assert len(losses) == 2 and np.isfinite(losses).all() and run.status == "done"
+
+
+def test_conv4_from_16_pixels_pools_every_block_as_before():
+    """Above the small sizes nothing changed: a 28-pixel Conv4 equals the plain stack of 2x2 max-poolings."""
+    net = build_model((1, 28, 28), 5, 8, 2, seed=0)
+    assert [block[3].kernel_size for block in net.body[:4]] == [(2, 2)] * 4
+    x = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    h = x
+    for block in net.body[:4]:
+        h = torch.nn.functional.max_pool2d(block[2](block[1](block[0](h))), 2)
+    torch.testing.assert_close(net(x), net.head(h.flatten(1)))
+    assert net.head.in_features == 8

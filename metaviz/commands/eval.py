@@ -13,7 +13,8 @@ one line per run, then the mean error and the expected calibration error (15 bin
 probabilities, with the checkpoint's calibration temperature. ``--transductive`` adds, labelled as such,
 the score when the 20 test drawings are embedded as one batch (BatchNorm then shares their statistics).
 ``meta-test``: held-out tasks of the model's own task distribution (its meta-test split), query
-loss (and accuracy) after 0..S inner steps.
+loss (and accuracy) after 0..S inner steps; for image classifiers also the ECE of the meta-test answers at
+T = 1, at the checkpoint's stored T, and at a T fitted on as many meta-validation tasks.
 ``photos``: the photo model (``--backbone``, ``--weights``): each few-shot head's accuracy and ECE, with
 T = 1 and with the temperature stored for it, on 5-way tasks of crops of photos that ship with
 scikit-learn and scikit-image (``metaviz.photo_tasks``; fitted on other photos than these).
@@ -94,8 +95,11 @@ def oneshot(args: argparse.Namespace) -> int:
     print(f"mean error: {result.mean:.2f}%")
     if model is not None:
         answers = np.concatenate([one.answers for one in runs])
+        probabilities = np.concatenate(seen)
+        untempered = calibration.softmax(np.log(np.clip(probabilities.astype(np.float64), 1e-30, None)),
+                                         1 / loaded.temperature)  # softmax(T log p) undoes the temperature exactly
         print(f"calibration error (ECE, {calibration.N_BINS} bins, temperature {loaded.temperature:.4g}): "
-              f"{calibration.ece(np.concatenate(seen), answers):.4f}")
+              f"{calibration.ece(probabilities, answers):.4f}; at T = 1: {calibration.ece(untempered, answers):.4f}")
         if args.transductive:
             extra = benchmark.score(runs, transductive_cost(*model[1:]))
             print(f"transductive extra, NOT the protocol's score (each run's 20 test images in one batch): "
@@ -123,7 +127,32 @@ def meta_test(args: argparse.Namespace) -> int:
     for k in range(len(curves.loss)):
         accuracy = "" if curves.accuracy is None else f"  accuracy {curves.accuracy[k]:.4f}"
         print(f"after {k:2d} inner steps: {named} {curves.loss[k]:.6g}{accuracy}")
+    if learner.task.kind == "classification" and learner.task.input_kind() == "features":
+        calibration_report(loaded, args)
     return 0
+
+
+def calibration_report(loaded, args: argparse.Namespace) -> None:
+    """ECE (15 bins) of the meta-test answers, each query classified as ``predict`` does, at T = 1, at the
+    checkpoint's stored T, and at a T fitted here on as many meta-*validation* tasks (never the test ones)."""
+    from metaviz import bench, calibration
+
+    config = loaded.config.task_config
+    shape = dict(n_tasks=args.tasks, seed=args.seed, n_way=config.n_way, k_shot=config.k_shot)
+    val_logits, val_labels = bench.validation_logits(loaded.config, loaded.params, split="val", **shape)
+    logits, labels = bench.validation_logits(loaded.config, loaded.params, split="test", **shape)
+    fitted = calibration.fit_temperature(val_logits, val_labels)
+    stored = loaded.temperature
+
+    def ece(t: float) -> str:
+        return f"{calibration.ece(calibration.softmax(logits, t), labels):.4f}"
+
+    print(f"calibration over {len(labels)} meta-test answers ({config.n_way}-way {config.k_shot}-shot, each query "
+          f"with the support set only, as predict does; accuracy {float((logits.argmax(1) == labels).mean()):.4f}): "
+          f"ECE ({calibration.N_BINS} bins) {ece(1.0)} at T = 1, {ece(stored)} at the stored T = {stored:.4g}, "
+          f"{ece(fitted)} at T = {fitted:.4g} fitted on {len(val_labels)} meta-validation answers "
+          f"(validation ECE {calibration.ece(calibration.softmax(val_logits), val_labels):.4f} at T = 1, "
+          f"{calibration.ece(calibration.softmax(val_logits, fitted), val_labels):.4f} fitted)")
 
 
 def run(args: argparse.Namespace) -> int:
