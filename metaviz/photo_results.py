@@ -92,15 +92,12 @@ def result(support: photoshot.Embedded, labels: np.ndarray, queries: photoshot.E
     net = backbones.load(support.backbone) if head == "finetune" else None
     prediction = None if queries is None or not len(queries) else photoshot.classify_embedded(
         support, labels, queries, classes, head, seed=seed, net=net)
-    everything = support if queries is None else _joined(support, queries)
+    everything = support if queries is None else support + queries
     return PhotoResult(prediction, held_out(support, labels, head, len(classes), seed),
                        photoshot.familiarity(everything), photoshot.temperature(support.backbone, head),
                        dict(photoshot.calibration().get(support.backbone, {}).get(head, {})))
 
 
-def _joined(a: photoshot.Embedded, b: photoshot.Embedded) -> photoshot.Embedded:
-    return photoshot.Embedded(*(np.concatenate([getattr(a, f), getattr(b, f)])
-                                for f in ("features", "trunk", "shift", "imagenet")), a.backbone)
 
 
 def untempered(probabilities: np.ndarray, temperature: float) -> np.ndarray:

@@ -26,7 +26,9 @@ EfficientNet-Lite0, 24 crops of scikit-learn's two sample photos score 0.12 to 0
 drawings 0.36 to 0.39, flat greys 0.37 to 0.42, black 0.44, white 0.50, pure red 0.75 and a
 checkerboard 1.14 (docs/benchmarks.md). So D > :data:`SHIFT_LIMIT` flags images far from any photo
 (flat bright colours, patterns), while pen drawings on paper overlap with photos and are *not* reliably
-flagged: an ImageNet network sees a drawing as a picture of some object. A hint, not a verdict.
+flagged: an ImageNet network sees a drawing as a picture of some object. So :func:`familiarity` also asks
+a plain image question, :mod:`metaviz.drawing_check` (mostly even light paper with some dark ink?), which
+does flag pen drawings and Omniglot's characters and almost no photo crops. A hint, not a verdict.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from metaviz import backbones, photo_heads
+from metaviz import backbones, drawing_check, photo_heads
 from metaviz.calibration import softmax
 from metaviz.data.uploads import Preprocessing, QuerySet, SupportSet, preprocess
 
@@ -58,28 +60,30 @@ MAX_HELD_OUT = 60
 class Embedded:
     """What the backbone makes of M images: ``features`` [M, D] (pooled penultimate layer), ``trunk``
     [M, C, h, w] (the input of the last block, for :func:`metaviz.photo_heads.finetune`), ``shift`` [M]
-    (:func:`shift`) and ``imagenet`` [M, 1000] (ImageNet class probabilities). ``backbone``: its name."""
+    (:func:`shift`), ``imagenet`` [M, 1000] (ImageNet class probabilities) and ``paper``, ``ink`` [M]
+    (:func:`metaviz.drawing_check.paper_and_ink`: does it look like a drawing). ``backbone``: its name."""
 
     features: np.ndarray
     trunk: np.ndarray
     shift: np.ndarray
     imagenet: np.ndarray
+    paper: np.ndarray
+    ink: np.ndarray
     backbone: str
+
+    ARRAYS = ("features", "trunk", "shift", "imagenet", "paper", "ink")
 
     def __len__(self) -> int:
         return len(self.features)
 
     def take(self, index) -> Embedded:
-        return Embedded(self.features[index], self.trunk[index], self.shift[index], self.imagenet[index],
-                        self.backbone)
+        return Embedded(*(getattr(self, f)[index] for f in self.ARRAYS), self.backbone)
 
     def __add__(self, other: Embedded) -> Embedded:
         """Both sets, this one first (same backbone)."""
         if other.backbone != self.backbone:
             raise ValueError(f"cannot join features of {self.backbone} and {other.backbone}")
-        return Embedded(*(np.concatenate([a, b]) for a, b in ((self.features, other.features),
-                        (self.trunk, other.trunk), (self.shift, other.shift), (self.imagenet, other.imagenet))),
-                        self.backbone)
+        return Embedded(*(np.concatenate([getattr(self, f), getattr(other, f)]) for f in self.ARRAYS), self.backbone)
 
 
 def as_inputs(images) -> np.ndarray:
@@ -136,9 +140,10 @@ def embed(images, backbone: str = backbones.DEFAULT, weights: str | Path | None 
     if not feats:
         dim = backbones.get(backbone).feature_dim
         return Embedded(np.zeros((0, dim), np.float32), np.zeros((0, 1, 1, 1), np.float32), np.zeros(0),
-                        np.zeros((0, 1000), np.float32), backbone)
+                        np.zeros((0, 1000), np.float32), np.zeros(0), np.zeros(0), backbone)
+    paper, ink = drawing_check.paper_and_ink(x)
     return Embedded(np.concatenate(feats), np.concatenate(trunks), np.concatenate(shifts).astype(np.float64),
-                    np.concatenate(probs), backbone)
+                    np.concatenate(probs), paper, ink, backbone)
 
 
 # ---- calibration -------------------------------------------------------------------------------------------
@@ -229,35 +234,55 @@ def leave_one_out(support: Embedded, support_y: np.ndarray, head: str = "prototy
 @dataclass(frozen=True)
 class Familiarity:
     """verdict "familiar", "some" or "unlike" (at least half the images); shift [M] (:func:`shift`);
-    outside [M] bool (shift > limit); message in plain words."""
+    outside [M] bool (shift > limit); drawn [M] bool (:func:`metaviz.drawing_check.looks_drawn`); message in
+    plain words."""
 
     verdict: str
     message: str
     shift: np.ndarray
     outside: np.ndarray
+    drawn: np.ndarray
     limit: float = SHIFT_LIMIT
+
+    @property
+    def unlike(self) -> np.ndarray:
+        """[M] bool: unlike ImageNet's photos by either check."""
+        return self.outside | self.drawn
 
 
 def familiarity(embedded: Embedded, names: Sequence[str] = ()) -> Familiarity:
-    """Whether the images look like ImageNet's photos to the backbone (the BatchNorm shift, module docstring)."""
+    """Whether the images look like ImageNet's photos to the backbone (the BatchNorm shift, module docstring)
+    and whether they look like drawings on paper (:mod:`metaviz.drawing_check`)."""
     d = np.asarray(embedded.shift, dtype=np.float64)
     outside = d > SHIFT_LIMIT
-    m, k = len(d), int(outside.sum())
+    drawn = drawing_check.looks_drawn(embedded.paper, embedded.ink)
+    unlike = outside | drawn
+    m, k = len(d), int(unlike.sum())
     title = backbones.get(embedded.backbone).title
     if m == 0:
-        return Familiarity("familiar", "No images to check.", d, outside)
+        return Familiarity("familiar", "No images to check.", d, outside, drawn)
     if k == 0:
         return Familiarity("familiar", f"Your images look like the photos {title} was trained on (ImageNet): their "
-                           f"BatchNorm shift is at most {d.max():.2f}, under the limit of {SHIFT_LIMIT:g}.",
-                           d, outside)
-    which = [names[i] for i in np.flatnonzero(outside)[:5]] if len(names) == m else []
-    listed = f" ({', '.join(which)}{', ...' if k > len(which) else ''})" if which else ""
+                           f"BatchNorm shift is at most {d.max():.2f}, under the limit of {SHIFT_LIMIT:g}, and none "
+                           "looks like a drawing on paper.", d, outside, drawn)
     verdict = "unlike" if 2 * k >= m else "some"
-    return Familiarity(verdict, f"{k} of your {m} images{listed} look unlike the photos {title} was trained on "
-                       f"(ImageNet): their BatchNorm shift is {d[outside].mean():.2f} on average, over the limit of "
-                       f"{SHIFT_LIMIT:g} (photos scored 0.12 to 0.41 in our checks). Its features for them may mean "
-                       "little.",
-                       d, outside)
+    parts = []
+    if outside.any():
+        which = _listed(names, outside)
+        parts.append(f"{int(outside.sum())} of your {m} images{which} look unlike the photos {title} was trained on "
+                     f"(ImageNet): their BatchNorm shift is {d[outside].mean():.2f} on average, over the limit of "
+                     f"{SHIFT_LIMIT:g} (photos scored 0.12 to 0.41 in our checks). Its features for them may mean "
+                     "little.")
+    if drawn.any():
+        parts.append(f"{int(drawn.sum())} of your {m} images{_listed(names, drawn)} look like drawings on paper "
+                     f"(mostly even light background with dark strokes); {title} was trained on photos: a model "
+                     "meta-trained on drawings (Omniglot) may suit them better.")
+    return Familiarity(verdict, " ".join(parts), d, outside, drawn)
+
+
+def _listed(names: Sequence[str], which: np.ndarray) -> str:
+    shown = [names[i] for i in np.flatnonzero(which)[:5]] if len(names) == len(which) else []
+    return f" ({', '.join(shown)}{', ...' if int(which.sum()) > len(shown) else ''})" if shown else ""
 
 
 def describe() -> dict:

@@ -85,9 +85,14 @@ def familiarity(fam: photoshot.Familiarity, backbone: str, names: list[str]) -> 
     if fam.verdict == "familiar":
         st.success(t("ui_photos.fam_ok", backbone=title, top=f"{fam.shift.max():.2f}", limit=f"{fam.limit:g}"))
         return
-    which = [names[i] for i in np.flatnonzero(fam.outside)[:5]] if len(names) == len(fam.shift) else []
-    st.warning(t("ui_photos.fam_unlike", k=int(fam.outside.sum()), m=len(fam.shift), backbone=title,
-                 names=", ".join(which), mean=f"{fam.shift[fam.outside].mean():.2f}", limit=f"{fam.limit:g}"))
+    if fam.outside.any():
+        which = [names[i] for i in np.flatnonzero(fam.outside)[:5]] if len(names) == len(fam.shift) else []
+        st.warning(t("ui_photos.fam_unlike", k=int(fam.outside.sum()), m=len(fam.shift), backbone=title,
+                     names=", ".join(which), mean=f"{fam.shift[fam.outside].mean():.2f}", limit=f"{fam.limit:g}"))
+    if fam.drawn.any():  # pen drawings pass the BatchNorm check: a plain-paper statistic (metaviz.drawing_check)
+        which = [names[i] for i in np.flatnonzero(fam.drawn)[:5]] if len(names) == len(fam.shift) else []
+        st.warning(t("ui_photos.fam_drawn", k=int(fam.drawn.sum()), m=len(fam.shift), backbone=title,
+                     names=", ".join(which)))
 
 
 def reliability_panel(held: Reliability | None, scaled: Reliability | None, temperature: float, key: str) -> None:
