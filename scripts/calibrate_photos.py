@@ -24,7 +24,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from metaviz import backbones, calibration, photo_heads, photo_tasks, photoshot  # noqa: E402
+from metaviz import backbones, calibration, drawing_check, photo_heads, photo_tasks, photoshot  # noqa: E402
+
+
+def drawing_reference(per_photo: int = 6) -> dict:
+    """:func:`metaviz.drawing_check.reference` on random crops of every bundled photo (both splits)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    crops = [c for name in photo_tasks.VALIDATION + photo_tasks.TEST
+             for c in photo_tasks.random_crops(photo_tasks.source_photo(name), per_photo, rng)]
+    return {**drawing_check.reference(photoshot.as_inputs(crops)), "of": f"{per_photo} random crops of each "
+            "bundled photo (metaviz.photo_tasks), as preprocessed for the backbone"}
 
 
 def main() -> int:
@@ -33,8 +44,17 @@ def main() -> int:
     parser.add_argument("--finetune-tasks", type=int, default=40)
     parser.add_argument("--backbone", action="append", default=None)
     parser.add_argument("--out", default=str(photoshot.CALIBRATION_FILE))
+    parser.add_argument("--no-easy", action="store_true", help="skip the easy meta-test tasks (a loaded machine)")
+    parser.add_argument("--drawing-check-only", action="store_true",
+                        help="only (re)measure the drawing check on the bundled photos and update --out")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    check = drawing_reference()
+    if args.drawing_check_only:
+        stored = json.loads(Path(args.out).read_text(encoding="utf-8"))
+        Path(args.out).write_text(json.dumps({**stored, "drawing_check": check}, indent=1) + "\n", encoding="utf-8")
+        print(check)
+        return 0
     out = {"data": "5-way 3-shot tasks, 6 queries per class, from crops of bundled photos (metaviz.photo_tasks); "
                    "T fitted on the hard-validation tasks (small grey jittered crops) of the photos "
                    f"{', '.join(photo_tasks.VALIDATION)}; ECE before/after on the hard-test tasks of the photos "
@@ -46,9 +66,9 @@ def main() -> int:
         start = time.time()
         results = {}
         splits = {split: photo_tasks.split_scores(split, name, net, args.tasks, {"finetune": args.finetune_tasks})
-                  for split in ("hard-validation", "hard-test", "test")}
+                  for split in ("hard-validation", "hard-test") + (() if args.no_easy else ("test",))}
         for head in photo_heads.HEADS:
-            val, test, easy = (splits[k][head] for k in ("hard-validation", "hard-test", "test"))
+            val, test = splits["hard-validation"][head], splits["hard-test"][head]
             fitted = calibration.fit_temperature(val.logits, val.labels)
             # at a bound of the search the validation NLL has no minimum inside it: no temperature to fit
             at_bound = not calibration.T_RANGE[0] * 1.05 < fitted < calibration.T_RANGE[1] / 1.05
@@ -64,13 +84,18 @@ def main() -> int:
                     calibration.ece(calibration.softmax(test.logits, t), test.labels), 4),
                 "ece_at_fitted": round(ece_fitted, 4),
                 "nll_before": round(calibration.nll(test.logits, test.labels), 4),
-                "nll_after": round(calibration.nll(test.logits, test.labels, t), 4),
-                "easy": {"test_answers": len(easy.labels), "test_accuracy": round(easy.accuracy, 4),
-                         "ece_before": round(calibration.ece(calibration.softmax(easy.logits), easy.labels), 4),
-                         "ece_after": round(calibration.ece(calibration.softmax(easy.logits, t), easy.labels), 4)}}
+                "nll_after": round(calibration.nll(test.logits, test.labels, t), 4)}
+            if "test" in splits:
+                easy = splits["test"][head]
+                results[head]["easy"] = {
+                    "test_answers": len(easy.labels), "test_accuracy": round(easy.accuracy, 4),
+                    "ece_before": round(calibration.ece(calibration.softmax(easy.logits), easy.labels), 4),
+                    "ece_after": round(calibration.ece(calibration.softmax(easy.logits, t), easy.labels), 4)}
             print(name, head, results[head], flush=True)
         results["seconds"] = round(time.time() - start, 1)
         out[name] = results
+    out["drawing_check"] = check
+    out["drawing_check"] = check
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

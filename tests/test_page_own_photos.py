@@ -82,6 +82,10 @@ def test_colour_photos_get_the_photo_model_predictions_heads_and_a_reliability_d
         assert "No temperature is stored for this backbone and head yet" in page
     titles = [c["layout"]["title"]["text"] for c in charts(at)]
     assert "Reliability on your held-out examples" in titles
+    assert "**The embedding space**: your photos and each class's prototype" in page
+    roles = [d[2] for c in charts(at) for trace in c["data"] for d in trace.get("customdata") or []
+             if isinstance(d, list) and len(d) > 2]
+    assert (roles.count("support"), roles.count("query"), roles.count("prototype")) == (6, 4, 2)
     features = at.session_state["own.photo_features"][1]
 
     at.segmented_control(key="own.head").set_value("logistic")

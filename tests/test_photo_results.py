@@ -85,3 +85,17 @@ def test_reliability_figure_draws_the_non_empty_bins_at_their_accuracy():
     assert list(bars[0].y) == [1.0, 1.0, 0.0, 1.0]
     np.testing.assert_allclose(bars[0].x, (np.array([9, 11, 14, 15]) - 0.5) / 15)
     assert raw.ece == pytest.approx((0.45 + 0.3 + 0.9 + 0.05) / 4)
+
+
+def test_the_embedding_plane_shows_the_prototype_heads_geometry(photos):
+    sx, sy, qx, qy, s, q = photos
+    p = photoshot.classify_embedded(s, sy, q, ("palace", "flower"), head="prototype")
+    plane = photo_results.embedding_plane(s, sy, q, p.predicted, ("palace", "flower"), np.concatenate([sx, qx]))
+    assert list(plane.roles) == ["support"] * 6 + ["query"] * 4 + ["prototype"] * 2
+    assert list(plane.labels) == list(sy) + list(p.predicted) + [0, 1]
+    for k in range(2):  # PCA is affine: a projected prototype is the mean of its projected support points
+        np.testing.assert_allclose(plane.coords[10 + k], plane.coords[:6][sy == k].mean(0), atol=1e-9)
+    # nearest prototype in the full space is the prototype head's answer (its logits are -s * squared distance)
+    assert list(plane.nearest[6:10]) == list(p.logits.argmax(1))
+    assert plane.image(0).shape == (3, 32, 32) and plane.image(12) is None
+    np.testing.assert_allclose(plane.image(7), qx[1][:, ::7, ::7])

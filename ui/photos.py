@@ -14,9 +14,10 @@ import streamlit as st
 from metaviz import backbones, photo_results, photoshot
 from metaviz.calibration import Reliability, reliability
 from metaviz.data.uploads import QuerySet, SupportSet
+from metaviz.figures.embedding import embedding_figure
 from metaviz.figures.fewshot import probability_figure
 from metaviz.figures.reliability import reliability_figure
-from ui import examples
+from ui import examples, words
 from ui.i18n import labels, said, t
 
 PHOTOS = photoshot.MODEL_NAME  # the model picker's option for the photo model
@@ -140,6 +141,12 @@ def render(support: SupportSet, queries: QuerySet) -> None:
                                                           zip(queries.examples, q.imagenet.argmax(1)))))
         st.plotly_chart(probability_figure(p.classes, p.probabilities, [e.name for e in queries.examples],
                                            text=dict(title=t("fig_fewshot.title"))), key="own.photo_probabilities")
+    s, q = _features(backbone, support, queries)
+    x, y, qx = photoshot.arrays(support, queries)
+    plane = photo_results.embedding_plane(s, y, q, None if p is None else p.predicted, tuple(support.names),
+                                          x if qx is None else np.concatenate([x, qx]))
+    st.markdown(t("ui_photos.embedding"))
+    st.plotly_chart(embedding_figure(plane, height=440, text=words.embedding()), key="own.photo_embedding")
     reliability_panel(held.reliability(False) if held.scored.any() else None,
                       held.reliability(True) if held.scored.any() else None, result.temperature, "own.reliability")
 
