@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from metaviz import backbones, checkpoint, photo_tasks
+from metaviz import backbones, checkpoint, photo_tasks, photoshot
 from metaviz.__main__ import main
 from metaviz.backbones.resnet import ResNet18
 
@@ -114,9 +114,14 @@ def test_weights_errors_carry_catalogue_keys_whose_english_is_the_message(tmp_pa
 def test_eval_photos_reports_accuracy_and_ece_before_and_after_for_every_head(monkeypatch, capsys):
     pytest.importorskip("skimage")
     monkeypatch.setattr(photo_tasks, "CROPS_PER_PHOTO", 9)  # 3 support + 6 queries: the smallest pool that works
-    monkeypatch.setitem(photo_tasks.SPLITS, "test", (("china", "flower", "coffee", "rocket", "chelsea"), 2))
+    five = ("china", "flower", "coffee", "rocket", "chelsea")
+    monkeypatch.setitem(photo_tasks.SPLITS, "test", (five, 2, False))
+    monkeypatch.setitem(photo_tasks.SPLITS, "hard-test", (five, 4, True))
     assert main(["eval", "photos", "--tasks", "3"]) == 0
     out = capsys.readouterr().out
+    assert out.index("hard-test (") < out.index("test (large")
     for head in ("prototype", "logistic", "finetune"):
-        line = next(x for x in out.splitlines() if x.startswith(f"{head}: accuracy"))
-        assert "ECE (15 bins)" in line and "at T = 1" in line and "stored T" in line
+        lines = [x for x in out.splitlines() if x.startswith(f"{head}: accuracy")]
+        assert len(lines) == 2  # the hard and the easy meta-test tasks
+        t = photoshot.temperature("efficientnet_lite0", head)
+        assert all("ECE (15 bins)" in x and "at T = 1" in x and f"stored T = {t:.4g}" in x for x in lines)

@@ -79,21 +79,21 @@ def evaluate(args: argparse.Namespace) -> int:
     name = args.backbone or backbones.DEFAULT
     try:
         net = backbones.load(name, args.weights)
-        scores = photo_tasks.split_scores("test", name, net, args.tasks, {"finetune": max(1, args.tasks // 5)})
+        splits = {split: photo_tasks.split_scores(split, name, net, args.tasks, {"finetune": max(1, args.tasks // 5)})
+                  for split in ("hard-test", "test")}
     except (backbones.WeightsUnavailable, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"{backbones.get(name).title}, frozen: 5-way 3-shot tasks (6 queries per class) of crops of the meta-test "
-          f"photos ({', '.join(photo_tasks.TEST)}); the temperature T was fitted on other photos "
-          f"(scripts/calibrate_photos.py)")
-    for head in photo_heads.HEADS:
-        s = scores[head]
-        t = photoshot.temperature(name, head)
-        before = calibration.ece(calibration.softmax(s.logits), s.labels)
-        after = calibration.ece(calibration.softmax(s.logits, t), s.labels)
-        fitted = photoshot.calibration().get(name, {}).get(head, {}).get("fitted")
-        extra = "" if fitted is None else (f"; {calibration.ece(calibration.softmax(s.logits, fitted), s.labels):.4f} "
-                                           f"at the fitted T = {fitted:.4g} (not shipped when below 1)")
-        print(f"{head}: accuracy {s.accuracy:.4f} over {len(s.labels)} answers ({len(s.labels) // 30} tasks); "
-              f"ECE ({calibration.N_BINS} bins) {before:.4f} at T = 1, {after:.4f} at the stored T = {t:.4g}{extra}")
+          f"photos ({', '.join(photo_tasks.TEST)}); the stored temperature T was fitted on the hard crops of other "
+          f"photos (scripts/calibrate_photos.py)")
+    for split, scores in splits.items():
+        print(f"{split} ({'small grey jittered crops' if split == 'hard-test' else 'large colour crops'}):")
+        for head in photo_heads.HEADS:
+            s = scores[head]
+            t = photoshot.temperature(name, head)
+            before = calibration.ece(calibration.softmax(s.logits), s.labels)
+            after = calibration.ece(calibration.softmax(s.logits, t), s.labels)
+            print(f"{head}: accuracy {s.accuracy:.4f} over {len(s.labels)} answers ({len(s.labels) // 30} tasks); "
+                  f"ECE ({calibration.N_BINS} bins) {before:.4f} at T = 1, {after:.4f} at the stored T = {t:.4g}")
     return 0
