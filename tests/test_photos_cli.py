@@ -125,3 +125,21 @@ def test_eval_photos_reports_accuracy_and_ece_before_and_after_for_every_head(mo
         assert len(lines) == 2  # the hard and the easy meta-test tasks
         t = photoshot.temperature("efficientnet_lite0", head)
         assert all("ECE (15 bins)" in x and "at T = 1" in x and f"stored T = {t:.4g}" in x for x in lines)
+
+
+def test_eval_meta_test_reports_the_maml_models_ece_at_one_stored_and_fitted_temperature(capsys):
+    """The shipped 5-way MAML: ECE of its meta-test answers (predict's path) at T = 1, at its stored T and at
+    a T fitted on meta-validation tasks, equal to the same numbers computed here from the same logits."""
+    from metaviz import bench, calibration
+
+    path = checkpoint.ZOO_DIR / "maml-omniglot.safetensors"
+    assert main(["eval", "meta-test", "--checkpoint", str(path), "--tasks", "2"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("calibration over"))
+    loaded = checkpoint.load(path)
+    val = bench.validation_logits(loaded.config, loaded.params, 2, 0, 5, 1, "val")
+    logits, labels = bench.validation_logits(loaded.config, loaded.params, 2, 0, 5, 1, "test")
+    fitted = calibration.fit_temperature(*val)
+    assert f"over {len(labels)} meta-test answers (5-way 1-shot" in line
+    for t, said in ((1.0, "at T = 1"), (loaded.temperature, f"at the stored T = {loaded.temperature:.4g}"),
+                    (fitted, f"at T = {fitted:.4g} fitted on {len(val[1])} meta-validation answers")):
+        assert f"{calibration.ece(calibration.softmax(logits, t), labels):.4f} {said}" in line

@@ -127,7 +127,7 @@ def meta_test(args: argparse.Namespace) -> int:
     for k in range(len(curves.loss)):
         accuracy = "" if curves.accuracy is None else f"  accuracy {curves.accuracy[k]:.4f}"
         print(f"after {k:2d} inner steps: {named} {curves.loss[k]:.6g}{accuracy}")
-    if learner.task.kind == "classification" and learner.task.input_kind() == "features":
+    if learner.task.kind == "classification" and getattr(loaded.config.task_config, "size", None):  # images
         calibration_report(loaded, args)
     return 0
 
