@@ -111,14 +111,7 @@ def embedding_plane(support: photoshot.Embedded, labels: np.ndarray, queries: ph
     two principal components of the photos: a ``metaviz.analysis.embedding.EmbeddingResult``. Queries are
     coloured by ``predicted``; ``nearest`` is each point's nearest prototype in the full space. ``images``
     [S + Q, 3, H, W] in [0, 1] (support then queries): kept as :data:`THUMB`-pixel thumbnails."""
-    from metaviz.analysis.embedding import (
-        EmbeddingResult,
-        class_means,
-        decision_regions,
-        fit_pca,
-        nearest,
-        padded_range,
-    )
+    from metaviz.analysis import embedding as em
 
     def unit(f: np.ndarray) -> np.ndarray:
         return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
@@ -126,21 +119,21 @@ def embedding_plane(support: photoshot.Embedded, labels: np.ndarray, queries: ph
     n, y = len(classes), np.asarray(labels, dtype=np.int64)
     zs = unit(np.asarray(support.features, np.float64))
     zq = unit(np.asarray(queries.features, np.float64)) if queries is not None else np.zeros((0, zs.shape[1]))
-    prototypes = class_means(zs, y, n)
+    prototypes = em.class_means(zs, y, n)
     points = np.concatenate([zs, zq])
-    pca = fit_pca(points)
+    pca = em.fit_pca(points)
     coords = pca.transform(np.concatenate([points, prototypes]))
-    q_labels = np.asarray(predicted, np.int64) if predicted is not None else nearest(zq, prototypes)
-    x_range, y_range = padded_range(coords[:, 0]), padded_range(coords[:, 1])
+    q_labels = np.asarray(predicted, np.int64) if predicted is not None else em.nearest(zq, prototypes)
+    x_range, y_range = em.padded_range(coords[:, 0]), em.padded_range(coords[:, 1])
     thumbs = None
     if images is not None and len(images):
         step = max(1, images.shape[-1] // THUMB)
         thumbs = np.ascontiguousarray(images[:, :, ::step, ::step])
-    return EmbeddingResult(coords, np.concatenate([y, q_labels, np.arange(n)]),
-                           np.array(["support"] * len(zs) + ["query"] * len(zq) + ["prototype"] * n), tuple(classes),
-                           np.concatenate([nearest(points, prototypes), np.arange(n)]),
-                           decision_regions(coords[-n:], x_range, y_range, grid), thumbs,
-                           axis_titles=(f"PC 1 ({pca.explained[0]:.0%})", f"PC 2 ({pca.explained[1]:.0%})"))
+    return em.EmbeddingResult(coords, np.concatenate([y, q_labels, np.arange(n)]),
+                              np.array(["support"] * len(zs) + ["query"] * len(zq) + ["prototype"] * n), tuple(classes),
+                              np.concatenate([em.nearest(points, prototypes), np.arange(n)]),
+                              em.decision_regions(coords[-n:], x_range, y_range, grid), thumbs,
+                              axis_titles=(f"PC 1 ({pca.explained[0]:.0%})", f"PC 2 ({pca.explained[1]:.0%})"))
 
 
 def untempered(probabilities: np.ndarray, temperature: float) -> np.ndarray:
