@@ -189,7 +189,8 @@ def drawable(fig) -> bool:
     """Whether :func:`from_figure` draws ``fig`` faithfully: lines and markers only (scatter traces with no fill
     area and one colour per trace), all on one pair of axes, and the axes not reversed or on a date scale."""
     layout = fig.layout
-    if not fig.data or layout.xaxis2 is not None or layout.yaxis2 is not None or layout.annotations:
+    axes = {k for k in layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))}
+    if not fig.data or axes - {"xaxis", "yaxis"} or layout.annotations:
         return False
     return all(trace.type == "scatter" and trace.x is not None and trace.y is not None
                and trace.fill in (None, "none") and (trace.xaxis or "x") == "x" and (trace.yaxis or "y") == "y"
