@@ -10,7 +10,7 @@ from metaviz.automl.problem import TASKS
 from metaviz.automl.search import AutoMLConfig
 from metaviz.automl.space import SPACES
 from metaviz.automl.worker import AutoMLWorker
-from ui import automl_view, state
+from ui import automl_view, empty, state
 from ui.i18n import t, title
 from ui.live import live_panel
 from ui.router import ensure_router
@@ -41,6 +41,9 @@ st.markdown(t("pg_automl.intro"))
 worker = automl_worker()
 snap = worker.snapshot()
 setup, live = st.columns([1.2, 2.6], gap="large")
+if snap.config is None:  # no search yet: a drawn empty state, the page's first figure, before the controls
+    with live:
+        empty.draw(t("pg_first.automl_title"), t("pg_automl.press_start"))
 with setup:
     families = {n: title(tasks.get(n)) for n in TASKS}
     task = st.selectbox(t("pg_automl.task"), list(families), format_func=families.__getitem__, key="automl-task")
@@ -83,5 +86,3 @@ with live:
     live_panel(worker, automl_view.search_view, drawn=snap, follows=False)
     if snap.config is not None:
         live_panel(worker, automl_view.detail_view, drawn=snap, follows=False)
-    else:
-        st.info(t("pg_automl.press_start"))

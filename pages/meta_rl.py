@@ -32,6 +32,8 @@ if config.task not in rl_families:
     config = START
 
 setup, live = st.columns([1.2, 2.6], gap="large")
+with live:  # drawn first (the setup only reads widgets): the status and the loss chart, a light figure, come first
+    later = run_view.training_panels(worker, snap)
 with setup:
     controls.buttons(worker, config)
     families = {n: title(tasks.get(n)) for n in rl_families}
@@ -82,7 +84,6 @@ def behaviour(snap) -> None:
 
 
 with live:
-    later = run_view.training_panels(worker, snap)
     if st.button(t("pg_rl.new_goal"), key="rl-new-task", icon=":material/casino:"):
         state.next_task_seed()
     live_panel(worker, behaviour, drawn=snap, interval=SLOW_REFRESH_SECONDS, follows=False, later=later)

@@ -37,6 +37,8 @@ snap = worker.snapshot()
 config = state.run_config()
 
 setup, live = st.columns([1.2, 2.6], gap="large")
+with live:  # drawn first (the setup only reads widgets): the status and the loss chart, a light figure, come first
+    later = run_view.training_panels(worker, snap)
 with setup:
     controls.buttons(worker, config)
 
@@ -79,7 +81,6 @@ with setup:
 
 
 with live:
-    later = run_view.training_panels(worker, snap)
     live_panel(worker, run_view.adaptation, drawn=snap, interval=SLOW_REFRESH_SECONDS, follows=False, later=later)
     if snap.config is None:
         run_view.task_preview(config)

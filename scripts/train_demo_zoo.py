@@ -13,9 +13,10 @@
 
 With ``--lessons``, each lesson is opened once at its defaults (AppTest, a fresh session) with
 ``METAVIZ_RECORD_DEMOS=1``: every single-run ``metaviz.analysis.lessons.train_states`` call it makes that has no
-file yet is trained and saved as ``lesson-<name>-<fingerprint of its RunConfig>``. (Not shipped yet: the lessons'
-captions say their runs were "trained when you opened this page", and must say otherwise first. Recorded on
-2026-12-03 it wrote six files, 220 KiB in all: lessons 1, 4, 5a, 5b, 5d, 5e.)
+file yet is trained and saved as ``lesson-<name>-<fingerprint of its RunConfig>``. Shipped since 2026-12-03
+(the lessons' captions say that the default run is recorded with the app); recorded then under load: six lesson
+files (the lessons' shared MAML sine runs, Reptile's, Meta-SGD's, the sequence model's, the CNP's) and
+``adaptation-maml-sinusoid-200``, 316 KiB in all; ``tests/test_first_paint.py`` retrains each (slow) and compares.
 
 Each is trained by the same function the page calls, with torch on one thread; ``metaviz.trajectories.cached``
 uses the file only when its stored ``RunConfig`` equals the one the page asks for.

@@ -96,7 +96,8 @@ def test_train_in_chinese_starts_a_run_and_draws_translated_curves():
     assert {s.label for s in at.selectbox} >= {ZH["pg_train.family"], ZH["pg_train.learner"]}
     assert [at.button(key=k).label for k in ("start", "pause", "step", "reset")] == [
         ZH["ui_controls.start"], ZH["ui_controls.pause"], ZH["ui_controls.step"], ZH["ui_controls.reset"]]
-    assert any(i.value == ZH["ui_run.press_start"].format(start=ZH["ui_controls.start"]) for i in at.info)
+    assert any(ZH["pg_first.press_start"].format(start=ZH["ui_controls.start"]) in m.value and "mv-empty" in m.value
+               for m in at.markdown)  # the drawn empty state, in Chinese
     assert {e.label for e in at.expander} >= {ZH["pg_train.task_settings"], ZH["pg_train.learner_settings"],
                                               ZH["pg_train.train_settings"], ZH["pg_train.share"]}
 

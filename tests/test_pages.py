@@ -69,7 +69,7 @@ def test_train_page_start_pause_step_reset():
     at.button(key="reset").click()
     at.run()
     assert metric(at, "Meta-iterations") == "0"
-    assert any("Press **Start**" in i.value for i in at.info)
+    assert any("Press Start to meta-train" in m.value and "mv-empty" in m.value for m in at.markdown)  # drawn
 
 
 def test_train_page_applies_learning_rates_live_and_flags_the_rest():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from urllib.parse import urlencode
 import plotly.graph_objects as go
 import streamlit as st
 
+from metaviz.figures import light
 from metaviz.train import RunConfig, TrainConfig
 from ui import handout, share, state
 from ui.i18n import current, t
@@ -44,6 +46,7 @@ LESSONS = (  # page file, navigation title key, icon, url path
 )
 TRAIN_PAGE = "pages/train.py"
 ROOT = Path(__file__).resolve().parents[1]  # the app's folder: LESSONS' paths are relative to it
+PLOTLY_LATER = "mv.plotly_later"  # the light charts of this run, with their plotly figures
 HANDOUT = "mv.handout"  # what the lesson on screen has shown so far, for its handout (ui.handout)
 
 
@@ -59,6 +62,7 @@ def _index(page_file: str) -> int:
 
 def header(page_file: str, title_key: str, body_key: str) -> None:
     """The lesson's number, title and paragraphs. ``page_file``: the page's ``__file__``."""
+    st.session_state[PLOTLY_LATER] = []  # a run that stopped early (an error) leaves none for the next
     number = LESSONS[_index(page_file)][3].removeprefix("learn-")
     total = int(LESSONS[-1][3].removeprefix("learn-").rstrip("abcde"))  # the last lesson's number
     st.caption(t("lesson.kicker", n=number, total=total))
@@ -78,9 +82,24 @@ def _keep(kind: str, value) -> None:
 
 
 def chart(fig: go.Figure, key: str, where=st, **options) -> None:
-    """The lesson's figure, drawn in ``where`` (a column or the page) and kept for the handout."""
-    where.plotly_chart(fig, key=key, **options)
+    """The lesson's figure, drawn in ``where`` (a column or the page) and kept for the handout.
+
+    A figure of lines and markers (``light.drawable``) is drawn as the light SVG chart first and becomes the
+    plotly chart (hover, zoom) in :func:`footer`, once the rest of the lesson is on screen: the browser shows
+    the light chart at once, while plotly's bundle takes about a second to load on a first visit."""
     _keep("parts", fig)
+    if not light.drawable(fig):
+        where.plotly_chart(fig, key=key, **options)
+        return
+    slot = where.empty()
+    slot.markdown(light.from_figure(fig), unsafe_allow_html=True)  # ours, words escaped (st.html drops SVG)
+    st.session_state.setdefault(PLOTLY_LATER, []).append((slot, fig, key, options))
+
+
+def interactive() -> None:
+    """Replace the light charts drawn so far in this run with their plotly figures."""
+    for slot, fig, key, options in st.session_state.pop(PLOTLY_LATER, []):
+        slot.plotly_chart(fig, key=key, **options)
 
 
 def markdown(text: str, heading: str = "") -> None:
@@ -100,11 +119,17 @@ def try_this(key: str) -> None:
 def checks_of(page_file: str) -> tuple[dict, ...]:
     """The self-checks of a lesson: the literal ``CHECKS = (...)`` in its file, read as data (``ast.literal_eval``
     runs nothing), for the pages that list other lessons' checks (the course handout)."""
-    tree = ast.parse((ROOT / page_file).read_text(encoding="utf-8"))
+    path = ROOT / page_file
+    return _checks_in(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _checks_in(path: Path, mtime_ns: int) -> tuple[dict, ...]:  # parsed once per version of the file
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "CHECKS" for target in node.targets):
             return ast.literal_eval(node.value)
-    raise ValueError(f"{page_file} has no CHECKS")
+    raise ValueError(f"{path} has no CHECKS")
 
 
 def check_parts(check: Mapping) -> tuple[str, list[str], str, str]:
@@ -168,6 +193,7 @@ def image(container, pixels, caption: str) -> None:
 
 def footer(page_file: str) -> None:
     """Links to the previous and the next lesson (in presenter mode its bar links the course's steps instead)."""
+    interactive()
     if state.presenting():
         return
     i = _index(page_file)

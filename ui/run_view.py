@@ -14,7 +14,7 @@ from metaviz.figures.tasks import image_grid, preview_figure
 from metaviz.messages import recognise
 from metaviz.train import RunConfig
 from metaviz.worker import Snapshot
-from ui import state, status, words
+from ui import empty, state, status, words
 from ui.i18n import current, said, t
 
 
@@ -81,8 +81,8 @@ def loss_chart(snap: Snapshot) -> None:
 
     While the run trains, a light HTML/SVG chart (the browser would lay a plotly chart out again at each of the
     two or three redraws a second, and the page's controls would wait for it); once it stops, the plotly chart."""
-    if not snap.config:
-        st.info(t("ui_run.press_start", start=t("ui_controls.start")))
+    if not snap.config:  # a drawn empty state: the page's first figure comes before any plotly chart
+        empty.draw(t("pg_first.loss_title"), t("pg_first.press_start", start=t("ui_controls.start")))
         return
     loss_view(snap.train, snap.evals, snap.config.learner, snap.live, key="train-loss", task=snap.config.task)
     if snap.live:

@@ -185,6 +185,20 @@ def empty_chart(title: str, message: str, height: int = 220) -> str:
             f'text-align:center;padding:0 12%">{escape(message)}</div></div></div>')
 
 
+def drawable(fig) -> bool:
+    """Whether :func:`from_figure` draws ``fig`` faithfully: lines and markers only (scatter traces with no fill
+    area and one colour per trace), all on one pair of axes, and the axes not reversed or on a date scale."""
+    layout = fig.layout
+    axes = {k for k in layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))}
+    if not fig.data or axes - {"xaxis", "yaxis"} or layout.annotations:
+        return False
+    return all(trace.type == "scatter" and trace.x is not None and trace.y is not None
+               and trace.fill in (None, "none") and (trace.xaxis or "x") == "x" and (trace.yaxis or "y") == "y"
+               and not isinstance(trace.marker.color, tuple | list) and trace.error_y.array is None
+               for trace in fig.data) and layout.xaxis.type in (None, "-", "linear") and layout.yaxis.type in (
+        None, "-", "linear", "log") and layout.xaxis.autorange != "reversed" and layout.yaxis.autorange != "reversed"
+
+
 def from_figure(fig, height: int = HEIGHT) -> str:
     """A plotly figure of line and marker traces (``type="scatter"``) as the light chart: the same lines, names,
     colours, dashes, title, axis titles and log axis; no hover or zoom. For live views that would otherwise send
@@ -203,3 +217,32 @@ def from_figure(fig, height: int = HEIGHT) -> str:
     return line_chart(lines, title=layout.title.text or "", x_title=layout.xaxis.title.text or "",
                       y_title=layout.yaxis.title.text or "", log_y=layout.yaxis.type == "log",
                       height=int(layout.height or height))
+
+
+PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692", "#b6e880")
+
+
+def timeline_chart(parts: list[tuple[str, float]], title: str = "", x_title: str = "", height: int = 150) -> str:
+    """A timeline as one bar split into ``parts`` (label, length) in order, each as wide as its share of the
+    total and numbered from 1 (its label shows on hover), over an axis from 0 to the total: a class plan at a
+    glance. One ``<div>``; words escaped."""
+    total = float(sum(length for _, length in parts)) or 1.0
+    rects, numbers, start = [], [], 0.0
+    for n, (label, length) in enumerate(parts, 1):
+        x, w = SCALE * start / total, SCALE * length / total
+        rects.append(f'<rect x="{x:.1f}" y="0" width="{max(w - 2, 1):.1f}" height="{SCALE}" '
+                     f'fill="{PALETTE[(n - 1) % len(PALETTE)]}" fill-opacity="0.75"><title>{n}. {escape(label)} '
+                     f'({length:g})</title></rect>')
+        numbers.append(f'<span style="position:absolute;left:{100 * (start + length / 2) / total:.2f}%;top:50%;'
+                       f'transform:translate(-50%,-50%);color:#fff;font-weight:600">{n}</span>')
+        start += length
+    ticks = "".join(f'<span style="position:absolute;left:{100 * v / total:.2f}%;transform:translateX(-50%)">'
+                    f'{tick_label(v)}</span>' for v in nice_ticks(0.0, total, 6))
+    return (f'<div class="mv-light-chart" role="img" aria-label="{escape(title)}" style="display:flex;'
+            f'flex-direction:column;height:{height}px;font-size:12px;line-height:1.3">'
+            f'<div style="font-size:15px;padding:4px 0 2px 8px">{escape(title)}</div>'
+            '<div style="flex:1;position:relative;margin:8px 16px 0 16px">'
+            f'<svg viewBox="0 0 {SCALE} {SCALE}" preserveAspectRatio="none" width="100%" height="100%" '
+            f'style="position:absolute;inset:0">{"".join(rects)}</svg>{"".join(numbers)}</div>'
+            f'<div style="position:relative;height:18px;margin:2px 16px 0 16px">{ticks}</div>'
+            f'<div style="text-align:center;padding-bottom:2px">{escape(x_title)}</div></div>')
