@@ -9,7 +9,7 @@ meta-train domains only (banking, credit_cards, home, auto_and_commute, work, sm
 scored on 200 meta-validation tasks (the utility domain, 5-way 5-shot) and the best state is kept. Then,
 on the same meta-validation tasks only, the weight of the encoder's cosine against the n-gram cosine is
 chosen (its meta-learned scale times 0, 0.25, ..., 2: 0 leaves the n-gram scores alone) and a calibration
-temperature is fitted on 200 other meta-validation tasks. That state is scored on 600 meta-test tasks
+temperature is fitted on 200 other meta-validation tasks. That state is scored on the bench's 600 meta-test tasks
 (travel, kitchen_and_dining) beside the TF-IDF baseline on the same tasks, with the calibration error
 (15 bins) at T = 1 and at the fitted T, and the scores go into the checkpoint's metadata.
 """
@@ -23,13 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from metaviz import calibration, checkpoint  # noqa: E402
+from metaviz import bench, calibration, checkpoint  # noqa: E402
 from metaviz.learners.base import MetaLearner  # noqa: E402
 from metaviz.learners.ngram_protonet import NgramProtoConfig  # noqa: E402
 from metaviz.tasks.intents import IntentsConfig  # noqa: E402
@@ -50,32 +49,17 @@ def accuracy(learner: MetaLearner, task_config: IntentsConfig, n_tasks: int, spl
         return float(learner.evaluate(episodes(task_config, n_tasks, split, seed), 0).accuracy[0])
 
 
-def query_logits(learner: MetaLearner, batch) -> tuple[np.ndarray, np.ndarray]:
-    """Every query's logits [T*Q, N] (each task adapted on its own support set) and labels [T*Q]."""
-    params = {k: v.detach() for k, v in learner.params.items()}
-    logits, labels = [], []
-    with torch.no_grad():
-        for i in range(batch.n_tasks):
-            e = batch.task(i)
-            adapted = learner.adapt(params, e.support_x, e.support_y, steps=0).params
-            logits.append(learner.predict(adapted, e.query_x).double().numpy())
-            labels.append(e.query_y.numpy())
-    return np.concatenate(logits), np.concatenate(labels)
-
-
 def calibrate(learner: MetaLearner, task_config: IntentsConfig) -> tuple[float, dict[str, float]]:
     """The temperature fitted on 200 meta-validation tasks (seed 13, not the selection's) and the ECE
     (15 bins) of the 600 meta-test tasks' answers at T = 1 and at that T."""
-    t = calibration.fit_temperature(*query_logits(learner, episodes(task_config, 200, "val", 13)))
-    logits, labels = query_logits(learner, episodes(task_config, 600, "test", 12))
+    t = calibration.fit_temperature(*bench.query_logits(learner, episodes(task_config, 200, "val", 13)))
+    logits, labels = bench.query_logits(learner, episodes(task_config, bench.TEXT_EVAL_TASKS, "test", 7))
     return t, {"test ece at T=1": calibration.ece(calibration.softmax(logits), labels),
                "test ece at fitted T": calibration.ece(calibration.softmax(logits, t), labels)}
 
 
 def score(path: Path) -> int:
     """The bench's text rows (600 meta-test tasks each, with and without out-of-scope queries) for a checkpoint."""
-    from metaviz import bench
-
     loaded = checkpoint.load(path)
     run = Run(loaded.config)
     run.learner.load_numpy(loaded.params)
@@ -134,9 +118,9 @@ def main() -> int:
         learner.params["scales"][0] = learned[0] * weight
     state = learner.state_numpy()
     temperature, eces = calibrate(learner, val_config)
-    test = accuracy(learner, val_config, 600, "test", 12)
+    test = accuracy(learner, val_config, bench.TEXT_EVAL_TASKS, "test", 7)
     baseline = accuracy(build_learner(RunConfig(task="intents", learner="tfidf", task_config=val_config)),
-                        val_config, 600, "test", 12)
+                        val_config, bench.TEXT_EVAL_TASKS, "test", 7)
     metrics = {"val 5-way 5-shot accuracy": val, "encoder weight": weight, "test 5-way 5-shot accuracy": test,
                "tfidf test 5-way 5-shot accuracy": baseline, "train wall s": wall, "train cpu s": cpu,
                "temperature": temperature, **eces}
