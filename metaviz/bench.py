@@ -222,6 +222,21 @@ def validation_logits(config: RunConfig, params: Mapping[str, np.ndarray], n_tas
     return np.concatenate(logs), np.concatenate(labels)
 
 
+def query_logits(learner: MetaLearner, batch, steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Every query's logits [T*Q, N] and label [T*Q] of an episode batch, each task adapted on its own support set
+    (``steps`` inner steps, first order) and each query scored on its own: what calibration is fitted and scored on."""
+    params = {k: v.detach() for k, v in learner.params.items()}
+    logits, labels = [], []
+    for i in range(batch.n_tasks):
+        e = batch.task(i)
+        adapted = learner.adapt(params, e.support_x, e.support_y, steps=steps, first_order=True).params
+        with torch.no_grad():
+            scores = learner.predict({k: v.detach() for k, v in adapted.items()}, e.query_x)   # [Q, N]
+        logits.append(scores.double().cpu().numpy())
+        labels.append(e.query_y.cpu().numpy())
+    return np.concatenate(logits), np.concatenate(labels)
+
+
 def learner_for(run: Run, task_config) -> MetaLearner:
     """The run's meta-trained learner, rebuilt for ``task_config`` (another N-way) when it differs."""
     if task_config == run.config.task_config:

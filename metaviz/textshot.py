@@ -71,13 +71,15 @@ def learner_for(loaded, n_classes: int):
     return checkpoint.build(loaded, "cpu", task_config)
 
 
-def _probabilities(learner, sx: torch.Tensor, sy: torch.Tensor, qx: torch.Tensor) -> np.ndarray:
+def _probabilities(learner, sx: torch.Tensor, sy: torch.Tensor, qx: torch.Tensor,
+                   temperature: float = 1.0) -> np.ndarray:
+    """softmax(logits / ``temperature``) [Q, N] of each query, from the support set alone."""
     params = {k: v.detach() for k, v in learner.params.items()}
     steps = getattr(learner.config, "inner_steps", 0) if learner.has_inner_loop else 0
     adapted = learner.adapt(params, sx, sy, steps=steps, first_order=True).params
     with torch.no_grad():
         logits = learner.predict({k: v.detach() for k, v in adapted.items()}, qx)
-    return torch.softmax(logits, -1).double().numpy()
+    return torch.softmax(logits.double() / temperature, -1).numpy()
 
 
 def leave_one_out(learner, sx: torch.Tensor, sy: torch.Tensor) -> tuple[float | None, int]:
@@ -114,7 +116,8 @@ def classify(loaded, support_texts: Sequence[str], support_labels: Sequence[str]
     sx = encode_batch(support_texts)
     sy = torch.tensor([classes.index(y) for y in support_labels])
     qx = encode_batch(query_texts)
-    probabilities = _probabilities(learner, sx, sy, qx) if len(query_texts) else np.zeros((0, len(classes)))
+    probabilities = (_probabilities(learner, sx, sy, qx, loaded.temperature) if len(query_texts)
+                     else np.zeros((0, len(classes))))
     predicted = [NONE_OF_THESE if reject_below is not None and p.max() < reject_below else classes[int(p.argmax())]
                  for p in probabilities]
     accuracy, used = leave_one_out(learner, sx, sy) if loo else (None, 0)

@@ -9,6 +9,7 @@ import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from metaviz.data import clinc150, texts, tokenizer
+from metaviz.learners.ngram_protonet import NgramProtoConfig
 from metaviz.learners.tfidf import TfidfConfig, ngram_cosines, ngram_prototypes, support_idf, term_counts, tfidf
 from metaviz.models import TextEncoder, build_model
 from metaviz.tasks.intents import Intents, IntentsConfig
@@ -64,6 +65,14 @@ def test_tfidf_matches_scikit_learn_fitted_on_the_support_set():
     torch.testing.assert_close(ngram_cosines(ids_q, idf_sparse, prototypes).double(), expected, atol=1e-6, rtol=0)
 
 
+def test_text_encoder_pools_by_sum_over_the_square_root_of_the_count():
+    bag = build_model((16,), 8, hidden=12, layers=1, seed=0, vocab_size=tokenizer.BUCKETS).body[0]
+    rows = bag.embed.weight
+    one, four = bag(torch.tensor([[7, 0, 0, 0]])), bag(torch.tensor([[7, 7, 7, 7]]))
+    torch.testing.assert_close(four, 2 * one)  # 4 rows / sqrt(4), not their mean
+    torch.testing.assert_close(bag(torch.tensor([[7, 9, 0]])), (rows[7] + rows[9])[None] / 2 ** 0.5)
+
+
 def test_text_encoder_ignores_padding_and_token_order():
     net = build_model((16,), 8, hidden=12, layers=1, seed=0, vocab_size=tokenizer.BUCKETS)
     assert isinstance(net, TextEncoder)
@@ -111,7 +120,8 @@ def test_tfidf_baseline_is_strong_and_its_logistic_head_is_scikit_learns():
 
 
 def test_ngram_protonet_vmap_meta_gradient_equals_the_loop():
-    config = RunConfig(task="intents", learner="ngram_protonet", train=TrainConfig(hidden=16))
+    config = RunConfig(task="intents", learner="ngram_protonet", train=TrainConfig(hidden=16),
+                       learner_config=NgramProtoConfig(learn_ngram_weights=True))
     learner = build_learner(config)
     batch = Intents(IntentsConfig(k_shot=2, n_query=2)).sample(3, torch.Generator().manual_seed(1)).episode
     learner.strategy = "loop"

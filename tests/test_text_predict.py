@@ -76,3 +76,16 @@ def test_the_command_line_prints_one_json_line_per_query_and_names_bad_rows(text
                           str(tmp_path / "queries.txt"), "--query", str(tmp_path / "queries.txt")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "'text' and a 'label' column" in bad.stderr
+
+
+def test_probabilities_use_the_checkpoints_calibration_temperature(text_model, tmp_path):
+    loaded = checkpoint.load(text_model)
+    hot = checkpoint.load(checkpoint.save(tmp_path / "hot.safetensors", loaded.config, loaded.params, 0,
+                                          temperature=2.0))
+    support, labels = ["play some jazz", "put on a song", "will it rain", "is it sunny"], ["m", "m", "w", "w"]
+    plain = textshot.classify(loaded, support, labels, ["play a song"], loo=False).probabilities
+    warm = textshot.classify(hot, support, labels, ["play a song"], loo=False).probabilities
+    logits = np.log(plain)  # softmax(z) -> log gives z up to a constant per row
+    expected = np.exp(logits / 2.0) / np.exp(logits / 2.0).sum(1, keepdims=True)
+    np.testing.assert_allclose(warm, expected, atol=1e-9)
+    assert warm.max() < plain.max()

@@ -13,8 +13,11 @@ one line per run, then the mean error and the expected calibration error (15 bin
 probabilities, with the checkpoint's calibration temperature. ``--transductive`` adds, labelled as such,
 the score when the 20 test drawings are embedded as one batch (BatchNorm then shares their statistics).
 ``meta-test``: held-out tasks of the model's own task distribution (its meta-test split), query
-loss (and accuracy) after 0..S inner steps; for image classifiers also the ECE of the meta-test answers at
-T = 1, at the checkpoint's stored T, and at a T fitted on as many meta-validation tasks.
+loss (and accuracy) after 0..S inner steps; for classes also the ECE (15 bins) of the meta-test answers: for
+image classifiers each query classified as ``predict`` does, at T = 1, at the checkpoint's stored T, and at a T
+fitted on as many meta-validation tasks; for other classes (text) after the learner's own inner steps, at T = 1 and
+at the checkpoint's temperature
+(``python -m metaviz eval meta-test --checkpoint metaviz/zoo/intents-clinc150.safetensors --tasks 600 --seed 12``).
 ``photos``: the photo model (``--backbone``, ``--weights``): each few-shot head's accuracy and ECE, with
 T = 1 and with the temperature stored for it, on 5-way tasks of crops of photos that ship with
 scikit-learn and scikit-image (``metaviz.photo_tasks``; fitted on other photos than these).
@@ -129,6 +132,15 @@ def meta_test(args: argparse.Namespace) -> int:
         print(f"after {k:2d} inner steps: {named} {curves.loss[k]:.6g}{accuracy}")
     if learner.task.kind == "classification" and getattr(loaded.config.task_config, "size", None):  # images
         calibration_report(loaded, args)
+    elif learner.task.has_accuracy:
+        from metaviz import calibration
+        from metaviz.bench import query_logits
+
+        logits, labels = query_logits(learner, batch.to(learner.device), own)
+        print(f"calibration error (ECE, {calibration.N_BINS} bins) after {own} inner steps: "
+              f"{calibration.ece(calibration.softmax(logits), labels):.4f} at T = 1, "
+              f"{calibration.ece(calibration.softmax(logits, loaded.temperature), labels):.4f} at the checkpoint's "
+              f"temperature {loaded.temperature:.4g}")
     return 0
 
 

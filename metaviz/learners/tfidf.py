@@ -77,11 +77,22 @@ def row_weights(ids: torch.Tensor, idf: torch.Tensor) -> tuple[torch.Tensor, tor
     return ordered, w / w.norm(dim=-1, keepdim=True).clamp(min=1e-12)
 
 
+def document_frequency(ids: torch.Tensor, vocab: int) -> torch.Tensor:
+    """In how many of the sentences ids [S, L] each n-gram occurs: [vocab] float32."""
+    ordered, first, _ = sorted_terms(ids)
+    return torch.zeros(vocab, device=ids.device).scatter_add(0, ordered.flatten(), first.flatten().to(torch.float32))
+
+
 def sparse_idf(ids: torch.Tensor, vocab: int) -> torch.Tensor:
     """Smooth idf [vocab] of a support set given as ids [S, L]; zero for n-grams it lacks."""
-    ordered, first, _ = sorted_terms(ids)
-    df = torch.zeros(vocab, device=ids.device).scatter_add(0, ordered.flatten(), first.flatten().to(torch.float32))
+    df = document_frequency(ids, vocab)
     return (torch.log((1 + ids.shape[0]) / (1 + df)) + 1) * (df > 0)
+
+
+def corpus_idf(ids: torch.Tensor, vocab: int) -> torch.Tensor:
+    """Smooth idf [vocab] over a corpus of sentences ids [M, L]; n-grams the corpus lacks get the largest value,
+    ln(1 + M) + 1 (as rare as can be)."""
+    return torch.log((1 + ids.shape[0]) / (1 + document_frequency(ids, vocab))) + 1
 
 
 def ngram_prototypes(ids: torch.Tensor, support_y: torch.Tensor, n_way: int, vocab: int,

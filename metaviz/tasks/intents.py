@@ -44,6 +44,12 @@ class TextTasks(PoolTasks):
     def in_shape(self) -> tuple[int, ...]:
         return (MAX_TOKENS,)
 
+    def meta_train_inputs(self) -> torch.Tensor:
+        """Token ids [M, L] of every sentence of the meta-train classes: what n-gram statistics learned across
+        tasks may come from (never the validation or test classes' sentences)."""
+        pool = self.pool
+        return pool.inputs[torch.isin(pool.labels, torch.tensor(pool.splits["train"], dtype=pool.labels.dtype))]
+
 
 def domain_list(text: str, field: str, known: tuple[str, ...]) -> tuple[str, ...]:
     names = tuple(d.strip() for d in text.split(",") if d.strip())
