@@ -7,12 +7,24 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from helpers import task_for
 
-from metaviz import speed
+from metaviz import learners, speed
 from metaviz.analysis.coarse_to_fine import evaluation_order, landscape_stream, levels, strides
-from metaviz.analysis.landscape import Evaluator, LandscapeConfig, compute_landscape, default_run, evaluate, objective
+from metaviz.analysis.landscape import (
+    Evaluator,
+    LandscapeConfig,
+    compute_landscape,
+    default_run,
+    evaluate,
+    landscape_tasks,
+    objective,
+)
 from metaviz.functional import detach, unflatten
+from metaviz.learners.base import MetaLearner
+from metaviz.learners.maml import MAML
 from metaviz.models import Conv4
+from metaviz.train import RunConfig, TrainConfig, build_learner
 
 GRID = LandscapeConfig(directions="random", resolution=9, span=0.5, n_tasks=3, n_paths=0)
 
@@ -101,3 +113,29 @@ def test_conv4_grid_batched_over_points_equals_the_loop():
     points = torch.linspace(-1, 1, 4)[:, None]
     fn = lambda a: loss(unflatten(centre + a[0] * direction, like))  # noqa: E731
     np.testing.assert_allclose(evaluate(fn, points, "vmap", 2), evaluate(fn, points, "loop"), rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", [n for n in learners.available()
+                                  if learners.get(n).kinds & {"regression", "classification"}])
+def test_task_value_is_the_task_loss_of_every_learner(name):
+    """The landscape's value-only objective (first-order inner loop, queries without autograd) is task_loss's
+    number, away from the initialization too; it keeps no graph."""
+    config = RunConfig(task=task_for(name), learner=name, train=TrainConfig(baseline=False), device="cpu")
+    learner = build_learner(config)
+    params = {k: v.detach() + 0.05 * torch.randn(v.shape, generator=torch.Generator().manual_seed(1))
+              for k, v in learner.params.items()}
+    episode = landscape_tasks(config, 1, 0).task(0)
+    with torch.enable_grad():
+        value, loss = learner.task_value(params, episode), learner.task_loss(params, episode)
+    assert value.item() == pytest.approx(loss.item(), rel=1e-6, abs=1e-7)
+    if type(learner).task_loss in (MetaLearner.task_loss, MAML.task_loss):  # those take the value-only path
+        assert not value.requires_grad
+
+
+def test_conv4_task_value_equals_the_second_order_task_loss():
+    w = dataclasses.replace(speed.workload("omniglot", quick=True), landscape_tasks=2)
+    learner = speed.make_learner(w, "second", "cpu")
+    episode = speed.make_batch(learner, 1, seed=3).task(0)
+    params = detach(learner.params)
+    with torch.enable_grad():
+        assert float(learner.task_value(params, episode)) == float(learner.task_loss(params, episode))

@@ -260,7 +260,7 @@ def loss_function(learner: MetaLearner, mode: str) -> Callable:
     """``f(params, episode) -> scalar`` for one task: the learner's ``task_loss`` ("post") or the query
     loss at ``params`` before any adaptation ("pre")."""
     if mode == "post":
-        return learner.task_loss
+        return learner.task_value  # task_loss's value, without the graph a meta-gradient would need
     if mode != "pre":
         raise ValueError(f"loss must be one of {LOSSES}, not {mode!r}")
     if not learner.has_inner_loop:
