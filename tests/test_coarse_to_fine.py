@@ -76,13 +76,44 @@ def test_closing_the_stream_stops_the_evaluation(run, monkeypatch):
     calls = []
     real = Evaluator.at_coords
     monkeypatch.setattr(Evaluator, "at_coords", lambda self, *a, **k: calls.append(1) or real(self, *a, **k))
-    stream = landscape_stream(config, trajectory, dataclasses.replace(GRID, strategy="loop"), batch=2)
+    stream = landscape_stream(config, trajectory, dataclasses.replace(GRID, strategy="loop"), batch=2, preview=False)
     first = next(stream)
     assert first.done == 2 and not first.final and first.landscape is None  # 5 x 5 needs 25 points
     stream.close()
     with pytest.raises(StopIteration):
         next(stream)
     assert len(calls) == 1
+
+
+def test_the_first_picture_is_the_first_task_alone_then_replaced_by_the_exact_level(run):
+    """The preview is compute_landscape's 5 x 5 grid of task 0 (labelled so by its config); the coarsest level
+    that replaces it is the mean over every task, the one-shot grid's subgrid; the stream evaluates every
+    (point, task) pair once: 25 points of the preview, the others in the final grid's count."""
+    config, trajectory = run
+    parts = list(landscape_stream(config, trajectory, GRID, batch=4))
+    first = parts[0]
+    assert first.preview and first.done == 0 and first.landscape.config == dataclasses.replace(GRID, resolution=5,
+                                                                                               task=0)
+    alone = compute_landscape(config, trajectory, dataclasses.replace(GRID, resolution=5, task=0))
+    np.testing.assert_allclose(first.landscape.loss, alone.loss, rtol=1e-6)
+    exact = next(p for p in parts if not p.preview)
+    assert exact.landscape.config == dataclasses.replace(GRID, resolution=5) and exact.done == 25
+    assert not np.allclose(exact.landscape.loss, first.landscape.loss)  # the cheap picture was replaced
+    full = compute_landscape(config, trajectory, GRID)
+    np.testing.assert_allclose(exact.landscape.loss, full.loss[::2, ::2], rtol=1e-6)
+    np.testing.assert_allclose(parts[-1].landscape.loss, full.loss, rtol=1e-6)
+    assert [p.done for p in parts] == sorted(p.done for p in parts)
+
+
+def test_cancel_during_the_preview_keeps_the_first_task_picture_and_evaluates_no_more(run, monkeypatch):
+    config, trajectory = run
+    calls = []
+    real = Evaluator.at_coords
+    monkeypatch.setattr(Evaluator, "at_coords", lambda self, *a, **k: calls.append(len(a[1])) or real(self, *a, **k))
+    stream = landscape_stream(config, trajectory, GRID, batch=4)
+    first, second = next(stream), next(stream)
+    stream.close()
+    assert calls == [25, 4] and second.preview and second.done == 4 and second.landscape is first.landscape
 
 
 def test_conv4_channels_last_path_matches_nchw_values_and_gradients(monkeypatch):
