@@ -98,7 +98,9 @@ if method == "tsne":  # PCA's picture of the same points is on screen while t-SN
     if len(held) > 64:
         held.clear()
     if (repr(key), index) not in held:
-        def pca_first(_stage):
+        def pca_first(stage):
+            if stage.final:  # t-SNE's picture is drawn below, once
+                return
             st.caption(t("pg_speed.tsne_first"))
             st.plotly_chart(embedding_figure(result, frames.x_range, frames.y_range, text=words.embedding()),
                             key=f"{CHART}.pca")
