@@ -38,12 +38,14 @@ def _measure(fn: str, key: str, config, _states, **kw):  # ``key`` (the paramete
 
 def measure_stages(fn: str, config, states, draw, text, **kw):
     """``metaviz.analysis.adaptation.<fn>(config, states, **kw)``, a stream of stages: its first version is drawn
-    at once (``draw(result)``; the final one is the page's to draw), then refined with a progress bar (``text(stage)``) and Cancel. The last stage the
-    page saw is held for the session (the final one, or the last complete one when cancelled): returns it."""
+    at once (``draw(result)``; the final one is the page's to draw), then refined with a progress bar
+    (``text(stage)``) and Cancel. The last stage the page saw is held for the session (the final one, or the
+    last complete one when cancelled): returns it."""
     key = (fn, an.fingerprint(states), config, tuple(sorted(kw.items())))
     held = st.session_state.setdefault(STAGES, {})
     if key not in held:
-        progressive.follow(getattr(an, fn)(config, states, **kw), lambda stage: stage, lambda stage: None if stage.final else draw(stage.result),
+        progressive.follow(getattr(an, fn)(config, states, **kw), lambda stage: stage,
+                           lambda stage: None if stage.final else draw(stage.result),
                            lambda stage: held.update({key: stage}), text, f"adapt.cancel.{fn}", quiet_s=0.0)
     return held[key]
 

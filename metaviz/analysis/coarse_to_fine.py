@@ -39,6 +39,7 @@ from metaviz.analysis.landscape import (
     grid_axes,
     make_plane,
 )
+from metaviz.analysis.stages import Progressed
 from metaviz.train import RunConfig
 
 MIN_LEVEL = 5   # points per axis of the coarsest level (the landscape's smallest grid)
@@ -47,7 +48,7 @@ LOOP_BATCH = 4  # grid points between two yields when the evaluator loops (about
 
 
 @dataclass(frozen=True)
-class Partial:
+class Partial(Progressed):
     """The stream's state after a batch: ``landscape`` is the finest complete level (None before the first),
     ``done`` of ``total`` grid points are evaluated, ``levels`` are the resolutions the stream goes through."""
 
@@ -56,14 +57,6 @@ class Partial:
     total: int
     levels: tuple[int, ...]
     preview: bool = False  # the landscape is the first task's alone, before the coarsest level is complete
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total
-
-    @property
-    def final(self) -> bool:
-        return self.done == self.total
 
 
 def strides(resolution: int) -> tuple[int, ...]:

@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True)
-class Stage:
-    """``result`` after ``done`` of ``total`` steps (``label``: what this version holds, for the page)."""
+class Progressed:
+    """What a progress bar reads from a stream's item: ``done`` of ``total`` (fields of the dataclass below)."""
 
-    result: Any
     done: int
     total: int
-    label: str = ""
 
     @property
     def fraction(self) -> float:
@@ -31,6 +28,16 @@ class Stage:
     @property
     def final(self) -> bool:
         return self.done == self.total
+
+
+@dataclass(frozen=True)
+class Stage(Progressed):
+    """``result`` after ``done`` of ``total`` steps (``label``: what this version holds, for the page)."""
+
+    result: Any
+    done: int
+    total: int
+    label: str = ""
 
 
 def stages(*steps: tuple[str, Callable[[Any], Any]]) -> Iterator[Stage]:
