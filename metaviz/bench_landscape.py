@@ -5,13 +5,16 @@ directions, 41 x 41 points). Each row times the same grid points in the same pro
 
 * ``landscape 41x41``: the grid as the Landscape page evaluates it now (``Evaluator.at_coords``'s rule:
   batches of points under vmap for MLPs, one point at a time for conv nets on the CPU);
+* ``landscape 41x41, task_loss with its graph (before)``: Conv4 only, the loop evaluating the meta-loss as
+  training does (second-order inner step, an autograd graph through the queries) instead of its value alone;
 * ``landscape 41x41, NCHW (before)``: Conv4 only, the same loop with the activations in PyTorch's default
   NCHW layout, as before channels-last (``Conv4.channels_last = False``);
 * ``landscape 41x41, vmap over points``: Conv4 only, batches of grid points under ``torch.func.vmap``; its
   batching rule for conv2d folds the points into the convolution's groups, which is what folding points
   into the conv batch would do (their weights differ, so they cannot share one plain batch);
-* ``landscape coarse to fine: first NxN``: measured from the start of :func:`coarse_to_fine.refine` to the
-  moment its level of N x N points is complete (for Conv4 on the CPU up to 11 x 11, for the MLP the whole
+* ``landscape coarse to fine: first NxN``: measured from the start of :func:`coarse_to_fine.refine_by_tasks` to
+  the moment its level of N x N points is complete (the first row: the coarsest level over the first task
+  alone, the page's preview) (for Conv4 on the CPU up to 11 x 11, for the MLP the whole
   stream). The coarse-to-fine order costs no extra points: the 41 x 41 grid follows at the full grid's time.
 
 The rows of one run share the machine's load, so their ratios hold where the seconds do not.
@@ -32,16 +35,25 @@ from metaviz.models import Conv4
 GRID = 41
 
 
-def grid_function(w, device: torch.device) -> tuple[Callable[[torch.Tensor], torch.Tensor], str, int, bool]:
-    """(L at plane coordinates (a, b) [2], the page's strategy, its vmap chunk, whether the net is a Conv4)."""
+def grid_function(w, device: torch.device, tasks: tuple[int, int] | None = None, graph: bool = False
+                  ) -> tuple[Callable[[torch.Tensor], torch.Tensor], str, int, bool]:
+    """(L at plane coordinates (a, b) [2], the page's strategy, its vmap chunk, whether the net is a Conv4).
+
+    ``tasks`` (first, stop): the mean over those tasks alone; ``graph``: the loss as training computes it
+    (``task_loss``, with what its meta-gradient needs), not the page's value-only ``task_value``."""
     from metaviz import speed
     from metaviz.analysis.landscape import LandscapeConfig, auto_chunk, make_plane, objective
+    from metaviz.tasks.base import Episode
 
     w = dataclasses.replace(w, inner_steps=1)
     learner = speed.make_learner(w, "second", device)
     lconfig = LandscapeConfig("random", n_tasks=w.landscape_tasks, resolution=GRID)
     plane = make_plane(learner, [(0, learner.state_numpy())], None, lconfig)
     episodes = speed.make_batch(learner, w.landscape_tasks, seed=2)
+    if tasks is not None:
+        episodes = Episode(*(t[tasks[0]:tasks[1]] for t in episodes))
+    if graph:
+        learner.task_value = learner.task_loss  # this benchmark's own learner: the row before task_value
     loss = objective(learner, episodes, "post")
     strategy = "loop" if learner.resolved_strategy() == "loop" else "vmap"
     chunk = auto_chunk(learner, episodes, w.inner_steps)
@@ -77,7 +89,7 @@ def seconds(fn: Callable[[], np.ndarray], device: torch.device) -> tuple[tuple[f
 def extra_timings(w, device: torch.device, max_points: int | None, label: str, page_s: float, stop: int):
     """The rows besides the page's own (``page_s``: its seconds for the whole grid, timed on ``max_points``);
     the coarse-to-fine stream runs until its level of ``stop`` points per axis is complete."""
-    from metaviz.analysis.coarse_to_fine import LOOP_BATCH, levels, refine
+    from metaviz.analysis.coarse_to_fine import LOOP_BATCH, levels, refine_by_tasks
     from metaviz.analysis.landscape import evaluate
     from metaviz.speed import Timing
 
@@ -86,6 +98,13 @@ def extra_timings(w, device: torch.device, max_points: int | None, label: str, p
     cpu_conv = conv and device.type == "cpu"
     if cpu_conv:
         points = torch.as_tensor(grid_coords(max_points), dtype=torch.float32, device=device)
+        with_graph = grid_function(w, device, graph=True)[0]
+        evaluate(with_graph, points[:1], "loop")
+        (before, before_cpu), _ = seconds(lambda: evaluate(with_graph, points, "loop"), device)
+        scale = GRID**2 / len(points)
+        how = f"one point at a time; the value alone is {before * scale / page_s:.2f}x faster, the same numbers"
+        rows.append(Timing(f"landscape {GRID}x{GRID}, task_loss with its graph (before)", label, before * scale,
+                           GRID**2, len(points), how, before_cpu * scale))
         Conv4.channels_last = False
         try:
             evaluate(at, points[:1], "loop")
@@ -104,17 +123,24 @@ def extra_timings(w, device: torch.device, max_points: int | None, label: str, p
                            f"batches of 2 points (conv groups); the loop is {batched * scale / page_s:.1f}x faster",
                            batched_cpu * scale))
     batch = chunk if strategy == "vmap" else LOOP_BATCH
-    run = lambda coords: evaluate(at, torch.as_tensor(coords, dtype=torch.float32, device=device),  # noqa: E731
-                                  strategy, chunk)
-    run(grid_coords(2))  # warm-up
+    n_tasks, fns = w.landscape_tasks, {(0, w.landscape_tasks): at}
+    for key in ((0, 1), (1, n_tasks)) if n_tasks > 1 else ():
+        fns[key] = grid_function(w, device, key)[0]
+
+    def run(coords: np.ndarray, first: int, stop: int) -> np.ndarray:
+        return evaluate(fns[first, stop], torch.as_tensor(coords, dtype=torch.float32, device=device), strategy, chunk)
+
+    for key in fns:
+        run(grid_coords(2), *key)  # warm-up
     start, cpu, reached = time.perf_counter(), time.process_time(), set()
-    for done, grid in refine(run, np.linspace(-1, 1, GRID), batch):
-        if grid is not None and len(grid) not in reached:
-            reached.add(len(grid))
-            rows.append(Timing(f"landscape coarse to fine: first {len(grid)}x{len(grid)}", label,
-                               time.perf_counter() - start, done, done,
-                               f"measured; {done} points evaluated, levels {levels(GRID)}",
+    for done, grid, preview in refine_by_tasks(run, n_tasks, np.linspace(-1, 1, GRID), batch):
+        if grid is not None and (len(grid), preview) not in reached:
+            reached.add((len(grid), preview))
+            what = f"first {len(grid)}x{len(grid)}" + (f", task 0 of {n_tasks} (a preview)" if preview else "")
+            points = len(grid)**2 if preview else done
+            rows.append(Timing(f"landscape coarse to fine: {what}", label, time.perf_counter() - start, points,
+                               points, f"measured; levels {levels(GRID)}" + (", then the other tasks" * preview),
                                time.process_time() - cpu))
-            if len(grid) >= stop:
+            if len(grid) >= stop and not preview:
                 break
     return rows

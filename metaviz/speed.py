@@ -63,7 +63,6 @@ import math
 import multiprocessing as mp
 import os
 import platform
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -565,9 +564,12 @@ def command(args) -> int:
     torch gets all CPU cores but one, as in the app (``device.leave_a_core_free``): on a shared machine
     a thread waiting for a busy core slowed small ops several-fold (here, 2 threads on 2 loaded cores:
     the loop 5x and t-SNE 6x slower than with one)."""
+    from metaviz.commands._progress import Bar
+
     leave_a_core_free()
-    result = run_bench(args.device, args.quick, progress=lambda line: print(line, file=sys.stderr, flush=True),
-                       landscape_only=getattr(args, "landscape_only", False))
+    with Bar(label="bench speed") as bar:  # a bar on a terminal; the timing lines as a log elsewhere
+        result = run_bench(args.device, args.quick, progress=bar.log,
+                           landscape_only=getattr(args, "landscape_only", False))
     print(table(result))
     if args.json:
         with open(args.json, "w") as f:

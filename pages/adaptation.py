@@ -11,10 +11,11 @@ from metaviz import learners, tasks
 from metaviz.analysis import adaptation as an
 from metaviz.figures import adaptation as fig
 from ui import state, status, words
-from ui.adaptation_runs import BRIEF_STEPS, brief, held_record, pair_label, pair_workers
+from ui.adaptation_runs import BRIEF_STEPS, brief, forget_stages, held_record, measure_stages, pair_label, pair_workers
 from ui.adaptation_runs import measure as run
 from ui.i18n import t, title
 from ui.router import ensure_router
+from ui.run_view import chart
 
 ensure_router()
 N_TASKS = 25
@@ -24,6 +25,8 @@ top = st.columns([3, 1, 1], vertical_alignment="bottom")
 refresh = top[2].button(t("pg_adapt.refresh"), icon=":material/refresh:", key="adapt.refresh",
                         help=t("pg_adapt.refresh_help"))
 fresh, record = held_record(refresh)
+if refresh:
+    forget_stages()
 if fresh is None:
     st.info(t("pg_adapt.default_run", steps=record.config.train.n_steps, seconds=f"{record.seconds:.1f}"),
             icon=":material/info:")
@@ -67,12 +70,24 @@ try:
                                 format_func=offered.__getitem__)
         st.caption(t("pg_adapt.brief_caption", n=BRIEF_STEPS))
         if ticked:
-            shots = sorted({1, 5, 10, cfg.task_config.k_shot})
+            shots = tuple(sorted({1, 5, 10, cfg.task_config.k_shot}))
             states = an.comparison_states(ckpt, ticked, brief)
-            curves = run("shot_curves", cfg, states, shots=shots, n_tasks=n_tasks, steps=inner)
-            st.plotly_chart(fig.steps_by_shots_figure(curves, text=words.by_shots(), names=names),
-                            key="adapt-steps-shots")
-            st.plotly_chart(fig.shots_figure(curves, inner, text=words.shots(), names=names), key="adapt-shots")
+
+            def shot_charts(curves, key=""):
+                st.plotly_chart(fig.steps_by_shots_figure(curves, text=words.by_shots(), names=names),
+                                key=f"adapt-steps-shots{key}")
+                st.plotly_chart(fig.shots_figure(curves, inner, text=words.shots(), names=names),
+                                key=f"adapt-shots{key}")
+
+            def shots_text(stage):  # the fewest and most shots first, then the ones between
+                return t("pg_speed.shots_progress", first=shots[0], last=shots[-1],
+                         rest=t("pg_adapt.list_sep").join(map(str, shots[1:-1])))
+
+            stage = measure_stages("shot_curves_stream", cfg, states, lambda c: shot_charts(c, ".first"), shots_text,
+                                   shots=shots, n_tasks=n_tasks, steps=inner)
+            shot_charts(stage.result)
+            if not stage.final:
+                st.info(t("pg_speed.shots_partial", shots=t("pg_adapt.list_sep").join(map(str, stage.result.shots))))
 except ValueError as error:
     st.error(str(error), icon=":material/error:")
 
@@ -115,8 +130,17 @@ live = any(w.snapshot().live for w in pair)
 def comparison() -> None:
     snaps = [w.snapshot() for w in pair]
     curves = {pair_label(s): an.overfit_from_evals(s.evals, metric) for s in snaps if s.config is not None}
+    for s in snaps:  # each run's share done, while the pair trains
+        if s.live and s.config is not None:
+            st.progress(min(s.step / max(s.config.train.n_steps, 1), 1.0), text=pair_label(s))
     if len(curves) == 2 and all(c is not None for c in curves.values()):
-        st.plotly_chart(fig.overfitting_figure(curves, "adapt-pair", text=words.overfit()), key="adapt-pair")
+        if any(s.live for s in snaps):  # refreshed every second: the light chart, one per run (plotly once done)
+            for column, (name, c) in zip(st.columns(2), curves.items()):
+                with column:
+                    st.caption(name)
+                    chart(fig.overfitting_figure({name: c}, text=words.overfit()), True, key=f"adapt-pair-{name}")
+        else:
+            st.plotly_chart(fig.overfitting_figure(curves, "adapt-pair", text=words.overfit()), key="adapt-pair")
     if any(s.status in ("error", "diverged") for s in snaps):
         st.error(next(s.message for s in snaps if s.status in ("error", "diverged")), icon=":material/error:")
     if live and not any(s.live for s in snaps):

@@ -9,6 +9,7 @@ from ui import empty, words
 from ui import runs as shared
 from ui.i18n import t
 from ui.router import ensure_router
+from ui.run_view import chart
 
 ensure_router()
 LABEL_KEYS = {"loss": "fig_runs.loss", "val_loss": "fig_runs.val_loss", "val_accuracy": "fig_runs.val_accuracy",
@@ -73,19 +74,22 @@ def spread(run_id: str) -> None:
     for job in jobs:
         if job.error:
             st.error(t("pg_compare.stopped", error=job.error))
-    if any(job.alive for job in jobs):
-        st.caption(t("pg_compare.training", done=sum(r.status == "done" for r in group) - 1, total=len(group) - 1))
+    alive = any(job.alive for job in jobs)
     finished = [r for r in group if r.status == "done"]
-    if len(finished) < 2:
+    if alive:  # the repeats train: a bar, and the seeds done so far drawn (the setup's own run first)
+        done, total = len(finished) - 1, max(len(group) - 1, 1)
+        st.progress(min(max(done / total, 0.0), 1.0), text=t("pg_compare.training", done=done, total=total))
+    if len(finished) < (1 if alive else 2):
         st.info(t("pg_compare.press"))
         return
     finals = store.finals(r.id for r in finished)
     metric = "val_accuracy" if all("val_accuracy" in finals[r.id] for r in finished) else "val_loss"
     result = seed_spread([store.history(r.id) for r in finished], [r.seed for r in finished], metric)
     named = words.metric_of(base.task)
-    st.plotly_chart(spread_figure(result, base.learner, text=dict(
+    figure = spread_figure(result, base.learner, text=dict(
         label=label(metric, named), title=t("fig_runs.spread_title"), x=t("fig_runs.x"), seed=t("fig_runs.seed"),
-        band=t("fig_runs.band"), mean=t("fig_runs.mean"))), key="compare.spread")
+        band=t("fig_runs.band"), mean=t("fig_runs.mean")))
+    chart(figure, alive, key="compare.spread")  # the light chart while the panel refreshes every second
     st.metric(t("pg_compare.final", metric=label(metric, named), n=len(finished)),
               f"{result.final_mean:.4g} ± {result.final_std:.2g}")
     if busy and not any(job.alive for job in jobs):

@@ -4,9 +4,10 @@ import streamlit as st
 
 from metaviz import learners, tasks
 from metaviz.analysis import embedding as emb
+from metaviz.analysis.stages import stages
 from metaviz.checkpoint import zoo
 from metaviz.figures.embedding import accuracy_figure, class_color, clicked, embedding_figure, thumbnails
-from ui import forms, state, words
+from ui import forms, progressive, state, words
 from ui.i18n import labels, t, title
 from ui.router import ensure_router
 from ui.run_view import memo
@@ -14,6 +15,7 @@ from ui.worker import session_worker
 
 ensure_router()
 CHART, SHIPPED = "embedding.chart", "protonet-omniglot"
+TSNE_HELD = "mv.embedding.tsne"  # t-SNE stages by (inputs, checkpoint): the result, or PCA's when cancelled
 SPLIT_KEYS = {"train": "pg_embedding.split_train", "val": "pg_embedding.split_val", "test": "pg_embedding.split_test"}
 METHOD_KEYS = {"pca": "pg_embedding.method_pca", "tsne": "pg_embedding.method_tsne"}
 PLANE_KEYS = {"fixed": "pg_embedding.plane_fixed", "aligned": "pg_embedding.plane_aligned"}
@@ -90,7 +92,31 @@ except (ValueError, FileNotFoundError) as error:
 steps = frames.steps
 step = st.select_slider(t("pg_embedding.checkpoint"), steps, value=steps[-1]) if len(steps) > 1 else steps[0]
 index = steps.index(step)
-result = frames.frames[index] if method == "pca" else tsne(repr(key), index, frames, view)
+result = frames.frames[index]
+if method == "tsne":  # PCA's picture of the same points is on screen while t-SNE runs (cancellable)
+    held = st.session_state.setdefault(TSNE_HELD, {})
+    if len(held) > 64:
+        held.clear()
+    if (repr(key), index) not in held:
+        def pca_first(stage):
+            if stage.final:  # t-SNE's picture is drawn below, once
+                return
+            st.caption(t("pg_speed.tsne_first"))
+            st.plotly_chart(embedding_figure(result, frames.x_range, frames.y_range, text=words.embedding()),
+                            key=f"{CHART}.pca")
+
+        progressive.follow(stages(("pca", lambda _: result), ("tsne", lambda _: tsne(repr(key), index, frames, view))),
+                           lambda stage: stage, pca_first, lambda stage: held.update({(repr(key), index): stage}),
+                           lambda stage: t("pg_speed.tsne_progress"), f"embedding.cancel.{index}", quiet_s=0.0)
+    stage = held[repr(key), index]
+    if not stage.final:  # cancelled: the PCA picture stays
+        st.info(t("pg_speed.tsne_partial"))
+        if st.button(t("pg_speed.tsne_again"), icon=":material/refresh:", key="embedding.tsne_again"):
+            held.pop((repr(key), index))
+            st.rerun()
+    else:
+        result = stage.result
+    method = "tsne" if stage.final else "pca"
 selected = clicked(st.session_state.get(CHART), len(result.coords))
 for column, (label, value, explain) in zip(st.columns(4), words.scores(result, config.learner)):
     column.metric(label, f"{value:.0%}", help=explain)

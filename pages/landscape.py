@@ -58,6 +58,9 @@ with land:
                             key=f"landscape.preview.{len(ls.a)}")
 
         def progress_text(p):
+            if p.preview:  # the coarsest level over the first task first: a cheap picture, then the exact mean
+                return t("pg_speed.landscape_preview", done=p.done, total=p.total, r=len(p.landscape.a),
+                         tasks=lconfig.n_tasks)
             return t("pg_speed.landscape_progress", done=p.done, total=p.total, share=f"{p.fraction:.0%}",
                      r=len(p.landscape.a) if p.landscape else 0, full=p.levels[-1])
 

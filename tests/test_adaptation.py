@@ -199,6 +199,21 @@ def test_shot_curves_match_a_loop_reference():
     assert np.ptp(curves.accuracy["protonet"], axis=2).max() == 0  # one pass over the support set: flat in steps
 
 
+def test_shot_curves_stream_draws_the_end_shots_first_then_equals_the_one_shot_call():
+    config = digits_config()
+    states = {"maml": perturbed_state(config, "maml"), "protonet": perturbed_state(config, "protonet")}
+    kw = dict(n_tasks=3, steps=2, seed=2)
+    parts = list(an.shot_curves_stream(config, states, shots=(1, 3, 5), **kw))
+    assert [p.done for p in parts] == [1, 2] and parts[-1].final and not parts[0].final
+    assert parts[0].result.shots.tolist() == [1, 5] and parts[-1].result.shots.tolist() == [1, 3, 5]
+    whole = an.shot_curves(config, states, shots=(1, 3, 5), **kw)
+    for name in states:
+        np.testing.assert_array_equal(parts[-1].result.accuracy[name], whole.accuracy[name])
+        np.testing.assert_array_equal(parts[-1].result.loss[name], whole.loss[name])
+        np.testing.assert_array_equal(parts[0].result.accuracy[name], whole.accuracy[name][[0, 2]])
+    assert [p.result.shots.tolist() for p in an.shot_curves_stream(config, states, shots=(1, 5), **kw)] == [[1, 5]]
+
+
 # ---- meta-overfitting and run records -----------------------------------------------------------------
 
 def test_overfitting_curves_measure_the_gap_and_check_their_input():

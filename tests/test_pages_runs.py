@@ -119,6 +119,10 @@ def test_same_setup_several_seeds_trains_repeats_and_shows_the_spread(home):
     at.number_input(key="compare.n").set_value(2)
     at.button(key="compare.repeat").click().run()
     assert not at.exception
+    if not all(r.status == "done" for r in home.runs(group_id=base) if r.id != base):  # repeats train: a result
+        assert at.get("progress"), "no progress bar while the repeats train"
+        assert any("<svg" in m.value for m in at.markdown), "the setup's own run is not drawn (light chart)"
+        assert not [c for c in at.get("plotly_chart") if "mean of" in c.proto.spec]  # no plotly while refreshing
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         group = home.runs(group_id=base)

@@ -67,6 +67,12 @@ def test_quick_bench_reports_every_row_and_column(quick_bench):
         grid = analyses[("landscape 41x41", w)]
         assert grid["points"] == 41 * 41 and 1 <= grid["points_timed"] <= grid["points"] and grid["seconds"] > 0
     assert analyses[("landscape 41x41", "sine")]["points_timed"] == 41 * 41  # the MLP grid is timed whole
+    for w, tasks in (("sine", 8), ("omniglot", 2)):  # coarse to fine: the first task's 5 x 5 first, then the mean
+        preview = analyses[(f"landscape coarse to fine: first 5x5, task 0 of {tasks} (a preview)", w)]
+        exact = analyses[("landscape coarse to fine: first 5x5", w)]
+        assert preview["points"] == exact["points"] == 25
+        assert result["analyses"].index(preview) < result["analyses"].index(exact)
+    assert ("landscape 41x41, task_loss with its graph (before)", "omniglot") in analyses
     kinds = {a["analysis"] for a in result["analyses"]}
     assert {"embedding: features + PCA", "embedding: t-SNE", "rollouts, batched torch env",
             "rollouts, gymnasium loop"} <= kinds

@@ -12,12 +12,13 @@ import streamlit as st
 
 from metaviz.analysis import adaptation as an
 from metaviz.worker import Snapshot, Worker
-from ui import state
+from ui import progressive, state
 from ui.i18n import t
 from ui.worker import session_worker
 
 BRIEF_STEPS = 100
 HELD = "adapt.record"  # the checkpoints the page holds until Refresh
+STAGES = "adapt.stages"  # analyses computed in stages (first version at once): the last stage of each, by inputs
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -33,6 +34,25 @@ def _brief(config, name: str) -> dict:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _measure(fn: str, key: str, config, _states, **kw):  # ``key`` (the parameters' fingerprint) stands for _states
     return getattr(an, fn)(config, _states, **kw)
+
+
+def measure_stages(fn: str, config, states, draw, text, **kw):
+    """``metaviz.analysis.adaptation.<fn>(config, states, **kw)``, a stream of stages: its first version is drawn
+    at once (``draw(result)``; the final one is the page's to draw), then refined with a progress bar
+    (``text(stage)``) and Cancel. The last stage the page saw is held for the session (the final one, or the
+    last complete one when cancelled): returns it."""
+    key = (fn, an.fingerprint(states), config, tuple(sorted(kw.items())))
+    held = st.session_state.setdefault(STAGES, {})
+    if key not in held:
+        progressive.follow(getattr(an, fn)(config, states, **kw), lambda stage: stage,
+                           lambda stage: None if stage.final else draw(stage.result),
+                           lambda stage: held.update({key: stage}), text, f"adapt.cancel.{fn}", quiet_s=0.0)
+    return held[key]
+
+
+def forget_stages() -> None:
+    """Refresh: the held stages go, so that a cancelled analysis is computed again in full."""
+    st.session_state.pop(STAGES, None)
 
 
 def brief(config, name: str) -> dict:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from metaviz.analysis.stages import Stage, stages
 from metaviz.device import resolve_device
 from metaviz.events import DivergedEvent, EvalEvent
 from metaviz.functional import Params, detach
@@ -319,16 +320,39 @@ class ShotCurves:
 
 
 def shot_curves(config: RunConfig, states: Mapping[str, Mapping[str, np.ndarray]], shots: Sequence[int] = SHOTS,
-                n_tasks: int = 25, steps: int = 10, seed: int = 0, split: str = "val") -> ShotCurves:
+                n_tasks: int = 25, steps: int = 10, seed: int = 0, split: str = "val",
+                widest: int | None = None) -> ShotCurves:
     """Query accuracy against inner steps and against shots (1, 5, 10 by default) for every learner in ``states``,
     on the episodes of :func:`shot_episodes`. A network's output size depends on N only, so the same parameters
-    serve every K; what changes is how much the support set can teach."""
-    episodes = shot_episodes(config, shots, n_tasks, seed, split)
+    serve every K; what changes is how much the support set can teach. ``widest``: the K the tasks are sampled
+    with (default: the largest of ``shots``), so that a few shots computed apart are those of a longer list."""
+    wanted = sorted({int(k) for k in shots})
+    episodes = shot_episodes(config, sorted({*wanted, widest or wanted[-1]}), n_tasks, seed, split)
+    episodes = {k: episodes[k] for k in wanted}
     accuracy, loss = {}, {}
     for name, state in states.items():
         curves = np.stack([_curves_on(config, name, state, episodes[k], steps) for k in episodes])  # [K, T, 2, S+1]
         loss[name], accuracy[name] = curves[:, :, 0], curves[:, :, 1]
     return ShotCurves(np.array(list(episodes)), np.arange(steps + 1), accuracy, loss, config.task_config.n_way)
+
+
+def merge_shots(a: ShotCurves, b: ShotCurves) -> ShotCurves:
+    """The shot counts of ``a`` and ``b`` (the same learners, steps and tasks) in one, in increasing order."""
+    order = np.argsort(np.concatenate([a.shots, b.shots]), kind="stable")
+    join = lambda x, y: {k: np.concatenate([x[k], y[k]])[order] for k in x}  # noqa: E731
+    return ShotCurves(np.concatenate([a.shots, b.shots])[order], a.steps, join(a.accuracy, b.accuracy),
+                      join(a.loss, b.loss), a.n_way)
+
+
+def shot_curves_stream(config: RunConfig, states: Mapping[str, Mapping[str, np.ndarray]],
+                       shots: Sequence[int] = SHOTS, **kw) -> Iterator[Stage]:
+    """:func:`shot_curves`, fewest and most shots first (a curve over K at once, two points of it), then the
+    shots between them filled in; the last stage equals ``shot_curves(config, states, shots, **kw)``."""
+    wanted = sorted({int(k) for k in shots})
+    ends, middle = sorted({wanted[0], wanted[-1]}), wanted[1:-1]
+    first = ("ends", lambda _: shot_curves(config, states, ends, **kw))
+    rest = ("all", lambda curves: merge_shots(curves, shot_curves(config, states, middle, widest=wanted[-1], **kw)))
+    return stages(first, *([rest] if middle else []))
 
 
 def layer_groups(net: torch.nn.Module) -> dict[str, list[str]]:

@@ -50,6 +50,7 @@ Shapes: P parameters in all (the meta-parameters flattened in the learner's orde
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import time
@@ -260,7 +261,7 @@ def loss_function(learner: MetaLearner, mode: str) -> Callable:
     """``f(params, episode) -> scalar`` for one task: the learner's ``task_loss`` ("post") or the query
     loss at ``params`` before any adaptation ("pre")."""
     if mode == "post":
-        return learner.task_loss
+        return learner.task_value  # task_loss's value, without the graph a meta-gradient would need
     if mode != "pre":
         raise ValueError(f"loss must be one of {LOSSES}, not {mode!r}")
     if not learner.has_inner_loop:
@@ -380,6 +381,13 @@ class Evaluator:
         auto = "loop" if self.learner.resolved_strategy() == "loop" else "vmap"
         self.strategy = auto if lconfig.strategy == "auto" else lconfig.strategy
         self.chunk = lconfig.chunk or auto_chunk(self.learner, self.episodes, steps)
+
+    def restricted(self, first: int, stop: int) -> Evaluator:
+        """This evaluator on tasks ``first:stop`` of its own (the mean over those alone); nothing is rebuilt."""
+        part = copy.copy(self)
+        part.episodes = Episode(*(t[first:stop] for t in self.episodes))
+        part.loss = objective(self.learner, part.episodes, self.lconfig.loss)
+        return part
 
     def tensor(self, vector: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(vector, dtype=self.dtype, device=self.device)

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from metaviz.commands._progress import Bar
+
 EXIT_STOPPED = 130
 
 
@@ -49,9 +51,11 @@ def summary(record, runs) -> dict:
     return out
 
 
-def search_and_record(config, store, budget_s: float | None, name: str = "", progress=print):
+def search_and_record(config, store, budget_s: float | None, name: str = "", progress=print,
+                      on_step=lambda step: None):
     """Run ``config`` and its baseline at equal compute (recorded in ``store`` unless None) for at most
-    ``budget_s`` wall-clock seconds; returns (stored record or None, the two runs)."""
+    ``budget_s`` wall-clock seconds; returns (stored record or None, the two runs). ``progress(line)`` gets
+    the log lines, ``on_step(outer step)`` each outer step of the method."""
     import contextlib
 
     from metaviz.automl.record import AutoMLRecorder
@@ -65,6 +69,7 @@ def search_and_record(config, store, budget_s: float | None, name: str = "", pro
             if recorder is not None:
                 recorder.record(who, event)
             if isinstance(event, OuterStepEvent) and who == "method":
+                on_step(event.step)
                 progress(f"step {event.step}/{config.outer_steps}: val_loss {event.val_loss:.5g} "
                          f"({event.compute_steps} inner steps)")
             elif isinstance(event, ResultEvent):
@@ -97,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     try:
         store = None if args.no_store else Store(args.home)
-        record, runs = search_and_record(config, store, args.budget_s, args.name,
-                                         progress=lambda line: print(line, file=sys.stderr, flush=True))
+        with Bar(config.outer_steps, "automl") as bar:  # a bar on a terminal; the step lines as a log elsewhere
+            record, runs = search_and_record(config, store, args.budget_s, args.name, progress=bar.log,
+                                             on_step=bar.update)
     except KeyboardInterrupt:
         print("stopped by Ctrl-C", file=sys.stderr)
         return EXIT_STOPPED

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+
+from metaviz.commands._progress import Bar
 
 
 def run(args: argparse.Namespace) -> int:
@@ -12,10 +13,15 @@ def run(args: argparse.Namespace) -> int:
         from metaviz import speed
 
         return speed.command(args)
+    with Bar(label=f"bench {args.what}") as bar:  # a bar on a terminal; the row lines as a log elsewhere
+        return _run(args, bar.log)
+
+
+def _run(args: argparse.Namespace, progress) -> int:
     if args.what == "automl":
         from metaviz.automl import bench as automl_bench
 
-        rows = automl_bench.bench_automl(args.budget_s, progress=lambda line: print(line, file=sys.stderr, flush=True))
+        rows = automl_bench.bench_automl(args.budget_s, progress=progress)
         print(automl_bench.table(rows))
         if args.json:
             with open(args.json, "w") as f:
@@ -25,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         from metaviz import bench_rl
 
         rows = bench_rl.bench_rl(args.budget_s, args.device if args.device != "auto" else "cpu",
-                                 only=args.learners, progress=lambda line: print(line, file=sys.stderr, flush=True))
+                                 only=args.learners, progress=progress)
         print(bench_rl.table(rows))
         if args.json:
             with open(args.json, "w") as f:
@@ -34,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from metaviz import bench
 
     rows = bench.bench_accuracy(args.budget_s, args.device, args.learners, args.setups,
-                                progress=lambda line: print(line, file=sys.stderr, flush=True), unit_s=args.unit_s)
+                                progress=progress, unit_s=args.unit_s)
     print(bench.table(rows))
     if args.json:
         with open(args.json, "w") as f:

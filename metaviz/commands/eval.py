@@ -29,6 +29,8 @@ import argparse
 import dataclasses
 import sys
 
+from metaviz.commands._progress import Bar
+
 
 def load_model(args: argparse.Namespace):
     """The checkpoint named by --checkpoint or --run (the run's last checkpoint)."""
@@ -71,6 +73,15 @@ def oneshot_model(args: argparse.Namespace):
     return loaded, learner, size, resolve_device(args.device)
 
 
+def counted(cost, bar: Bar):
+    """``cost`` that moves ``bar`` on by one after each run it scores."""
+    def cost_and_advance(train, test):
+        out = cost(train, test)
+        bar.advance()
+        return out
+    return cost_and_advance
+
+
 def oneshot(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -92,7 +103,8 @@ def oneshot(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"runs from {path}", file=sys.stderr)  # --data is searched first, then the default places
-    result = benchmark.score(runs, cost)
+    with Bar(len(runs), "one-shot runs") as bar:  # drawn on a terminal only
+        result = benchmark.score(runs, counted(cost, bar))
     for one, error in zip(runs, result.errors):
         print(f"{one.name}: error {error:.2f}%")
     print(f"mean error: {result.mean:.2f}%")
@@ -104,7 +116,8 @@ def oneshot(args: argparse.Namespace) -> int:
         print(f"calibration error (ECE, {calibration.N_BINS} bins, temperature {loaded.temperature:.4g}): "
               f"{calibration.ece(probabilities, answers):.4f}; at T = 1: {calibration.ece(untempered, answers):.4f}")
         if args.transductive:
-            extra = benchmark.score(runs, transductive_cost(*model[1:]))
+            with Bar(len(runs), "transductive extra") as bar:
+                extra = benchmark.score(runs, counted(transductive_cost(*model[1:]), bar))
             print(f"transductive extra, NOT the protocol's score (each run's 20 test images in one batch): "
                   f"mean error {extra.mean:.2f}%")
     return 0

@@ -48,3 +48,7 @@ class MAML(MetaLearner):
         adapted = self.adapt(params, episode.support_x, episode.support_y,
                              first_order=self.config.first_order)
         return self.task.loss(self.predict(adapted.params, episode.query_x), episode.query_y)
+
+    def task_value(self, params: Params, episode: Episode) -> torch.Tensor:
+        """The meta-loss's value without its meta-gradient's graph (the same number; see the base class)."""
+        return self.adapted_query_value(params, episode)
