@@ -52,13 +52,15 @@ def calibrate(path: Path, n_tasks: int = VAL_TASKS) -> tuple[dict[str, float], n
     from metaviz.data import oneshot
 
     loaded = checkpoint.load(path)
-    val_config = dataclasses.replace(loaded.config, task_config=dataclasses.replace(
-        loaded.config.task_config, within_alphabet=True))
+    # like the runs: unrotated characters of one alphabet (with split_by="alphabet", one never trained on)
+    unrotated = dataclasses.replace(loaded.config.task_config, rotations=False, augment=False)
+    val_config = dataclasses.replace(loaded.config, task_config=dataclasses.replace(unrotated, within_alphabet=True))
     try:
         logits, labels = bench.validation_logits(val_config, loaded.params, n_tasks)
     except ValueError as error:  # no alphabet with 20 validation classes: tasks across alphabets
         print(f"meta-validation across alphabets ({error})", flush=True)
-        logits, labels = bench.validation_logits(loaded.config, loaded.params, n_tasks)
+        logits, labels = bench.validation_logits(dataclasses.replace(loaded.config, task_config=unrotated),
+                                                 loaded.params, n_tasks)
     temperature = calibration.fit_temperature(logits, labels)
     runs = oneshot.load_runs(oneshot.find_runs())
     answers = np.concatenate([r.answers for r in runs])
@@ -87,6 +89,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the initialisation and the task sampler")
     parser.add_argument("--test-fraction", type=float, default=TEST_FRACTION,
                         help="characters of the minimal sets held out as meta-test classes")
+    parser.add_argument("--augment", action="store_true",
+                        help="warp the meta-training drawings (metaviz.data.augment: affine warps, stroke thickness)")
+    parser.add_argument("--split-by", choices=("character", "alphabet"), default="character",
+                        help="alphabet: the meta-validation split (where the temperature is fitted) is whole "
+                             "alphabets never trained on, as the official runs' alphabets are")
     parser.add_argument("--out", type=Path, default=checkpoint.ZOO_DIR)
     parser.add_argument("--calibrate", type=Path, nargs="*", metavar="CHECKPOINT",
                         help="only fit the temperature of these checkpoints and score them (no training)")
@@ -101,7 +108,7 @@ def main() -> int:
         wall = time.perf_counter()
         config = bench.run_config(learner, setup, seed=args.seed, device="cpu")
         config = dataclasses.replace(config, task_config=dataclasses.replace(
-            config.task_config, test_fraction=args.test_fraction))
+            config.task_config, test_fraction=args.test_fraction, augment=args.augment, split_by=args.split_by))
         run, seconds = bench.meta_train(config, args.budget_s, args.wall_s)
         rows = [row for s in scored_on for row in bench.score(name, s, run, seconds)]
         path = checkpoint.save(args.out / f"{name}{checkpoint.SUFFIX}", run.config, run.learner.state_numpy(),

@@ -70,7 +70,7 @@ def oneshot_model(args: argparse.Namespace):
 def oneshot(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from metaviz import calibration
+    from metaviz import calibration, checkpoint
     from metaviz.bench import oneshot_cost, transductive_cost
     from metaviz.data import oneshot as benchmark
 
@@ -80,7 +80,7 @@ def oneshot(args: argparse.Namespace) -> int:
         if isinstance(model, int):
             return model
         loaded = model[0]
-        cost = oneshot_cost(loaded.config, loaded.params, loaded.temperature, seen)
+        cost = oneshot_cost(loaded.config, loaded.params, loaded.temperature, seen, loaded.copies)
     try:
         path = benchmark.find_runs(args.data, download=args.download)
         runs = benchmark.load_runs(path)
@@ -96,7 +96,9 @@ def oneshot(args: argparse.Namespace) -> int:
         answers = np.concatenate([one.answers for one in runs])
         print(f"calibration error (ECE, {calibration.N_BINS} bins, temperature {loaded.temperature:.4g}): "
               f"{calibration.ece(np.concatenate(seen), answers):.4f}")
-        if args.transductive:
+        if args.transductive and len(checkpoint.members(loaded.params)) > 1:
+            print("transductive extra: not computed for an ensemble (it scores one network)")
+        elif args.transductive:
             extra = benchmark.score(runs, transductive_cost(*model[1:]))
             print(f"transductive extra, NOT the protocol's score (each run's 20 test images in one batch): "
                   f"mean error {extra.mean:.2f}%")
