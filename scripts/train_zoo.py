@@ -4,6 +4,7 @@
     python scripts/train_zoo.py --only protonet-omniglot --budget-s 480
     python scripts/train_zoo.py --only protonet-omniglot --seed 1 --budget-s 2400 --wall-s 2280  # the shipped one
     python scripts/train_zoo.py --calibrate metaviz/zoo/protonet-omniglot.safetensors        # refit T, rescore
+    python scripts/train_zoo.py --only protonet-omniglot --ensemble s0.safetensors s1.safetensors s2.safetensors
 
 The shipped ProtoNet (2026-12-03) stopped at its 2280 s wall cap after 382 CPU seconds (607
 episodes) on a 2-core machine shared by a dozen processes; its seed was picked over seed 0 by the
@@ -43,29 +44,31 @@ MODELS = {  # zoo name -> (bench learner, setup whose recipe it follows, setups 
 }
 
 
-def calibrate(path: Path, n_tasks: int = VAL_TASKS) -> tuple[dict[str, float], np.ndarray]:
+def calibrate(path: Path, n_tasks: int = VAL_TASKS, copies: int | None = None) -> tuple[dict[str, float], np.ndarray]:
     """Fit the checkpoint's temperature on meta-validation tasks (20-way 1-shot, within one alphabet as
     the official runs are; never the runs), store it, and score the official runs through the predict
-    path: error %, ECE with and without the temperature. Returns the metrics it stored and the
-    probabilities [400, 20] of the runs' test drawings (run by run)."""
+    path: error %, ECE with and without the temperature. ``copies``: the test-time copies to store
+    (None: keep the checkpoint's). Returns the metrics it stored and the probabilities [400, 20] of the
+    runs' test drawings (run by run)."""
 
     from metaviz.data import oneshot
 
     loaded = checkpoint.load(path)
+    copies = loaded.copies if copies is None else copies
     # like the runs: unrotated characters of one alphabet (with split_by="alphabet", one never trained on)
     unrotated = dataclasses.replace(loaded.config.task_config, rotations=False, augment=False)
     val_config = dataclasses.replace(loaded.config, task_config=dataclasses.replace(unrotated, within_alphabet=True))
     try:
-        logits, labels = bench.validation_logits(val_config, loaded.params, n_tasks)
+        logits, labels = bench.validation_logits(val_config, loaded.params, n_tasks, copies=copies)
     except ValueError as error:  # no alphabet with 20 validation classes: tasks across alphabets
         print(f"meta-validation across alphabets ({error})", flush=True)
         logits, labels = bench.validation_logits(dataclasses.replace(loaded.config, task_config=unrotated),
-                                                 loaded.params, n_tasks)
+                                                 loaded.params, n_tasks, copies=copies)
     temperature = calibration.fit_temperature(logits, labels)
     runs = oneshot.load_runs(oneshot.find_runs())
     answers = np.concatenate([r.answers for r in runs])
     seen: list[np.ndarray] = []
-    result = oneshot.score(runs, bench.oneshot_cost(loaded.config, loaded.params, temperature, seen))
+    result = oneshot.score(runs, bench.oneshot_cost(loaded.config, loaded.params, temperature, seen, copies))
     probabilities = np.concatenate(seen)
     raw = calibration.softmax(np.log(np.clip(probabilities.astype(np.float64), 1e-30, None)), 1 / temperature)
     metrics = {**json.loads(loaded.metadata.get("metrics", "{}")),
@@ -74,8 +77,9 @@ def calibrate(path: Path, n_tasks: int = VAL_TASKS) -> tuple[dict[str, float], n
                "official runs ECE at T=1": calibration.ece(raw, answers),
                "meta-validation error %": 100 * float(np.mean(logits.argmax(1) != labels)),
                "meta-validation ECE": calibration.ece(calibration.softmax(logits, temperature), labels)}
-    checkpoint.save(path, loaded.config, loaded.params, loaded.step, metrics, temperature=temperature)
-    print(f"{path.name}: temperature {temperature:.4g}; " + "; ".join(f"{k} {v:.4g}" for k, v in metrics.items()),
+    checkpoint.save(path, loaded.config, loaded.params, loaded.step, metrics, temperature=temperature, copies=copies)
+    print(f"{path.name}: temperature {temperature:.4g}, {copies} test-time copies; " + "; ".join(
+          f"{k} {v:.4g}" for k, v in metrics.items()),
           flush=True)
     return metrics, probabilities
 
@@ -97,11 +101,27 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=checkpoint.ZOO_DIR)
     parser.add_argument("--calibrate", type=Path, nargs="*", metavar="CHECKPOINT",
                         help="only fit the temperature of these checkpoints and score them (no training)")
+    parser.add_argument("--ensemble", type=Path, nargs="*", metavar="CHECKPOINT",
+                        help="no training: write these checkpoints (one recipe, other seeds) as one ensemble to "
+                             "--out/<name>.safetensors, then fit its temperature and score it")
+    parser.add_argument("--copies", type=int, default=None,
+                        help="with --calibrate or --ensemble: test-time copies of each image to store and use")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.calibrate:
         for path in args.calibrate:
-            calibrate(path)
+            calibrate(path, copies=args.copies)
+        return 0
+    if args.ensemble:
+        parts = [checkpoint.load(p) for p in args.ensemble]
+        recipes = {json.dumps(dataclasses.replace(p.config, seed=0).to_dict(), sort_keys=True) for p in parts}
+        if len(recipes) > 1:
+            parser.error("--ensemble: the checkpoints must share one recipe (they may differ in seed only)")
+        metrics = {f"member {i} {k}": v for i, p in enumerate(parts)
+                   for k, v in json.loads(p.metadata.get("metrics", "{}")).items()}
+        path = checkpoint.save(args.out / f"{args.only[0]}{checkpoint.SUFFIX}", parts[0].config,
+                               checkpoint.ensemble([p.params for p in parts]), sum(p.step for p in parts), metrics)
+        calibrate(path, copies=args.copies or 0)
         return 0
     for name in args.only:
         learner, setup, scored_on = MODELS[name]
