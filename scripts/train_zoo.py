@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from metaviz import bench, calibration, checkpoint  # noqa: E402
 
-VAL_TASKS = 40      # meta-validation tasks the temperature is fitted on (800 queries)
+VAL_TASKS = 40      # meta-validation tasks the temperature is fitted on (20-way, 5 queries a class: 4,000 queries)
 TEST_FRACTION = 0.1  # meta-test characters; 15% more are the meta-validation split the temperature is fitted on
 MODELS = {  # zoo name -> (bench learner, setup whose recipe it follows, setups it is scored on)
     "protonet-omniglot": ("protonet", bench.ONESHOT, ["omniglot 5-way 1-shot", bench.ONESHOT]),
@@ -104,13 +104,15 @@ def main() -> int:
     parser.add_argument("--ensemble", type=Path, nargs="*", metavar="CHECKPOINT",
                         help="no training: write these checkpoints (one recipe, other seeds) as one ensemble to "
                              "--out/<name>.safetensors, then fit its temperature and score it")
+    parser.add_argument("--val-tasks", type=int, default=VAL_TASKS,
+                        help="meta-validation tasks the temperature is fitted on (100 queries each)")
     parser.add_argument("--copies", type=int, default=None,
                         help="with --calibrate or --ensemble: test-time copies of each image to store and use")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.calibrate:
         for path in args.calibrate:
-            calibrate(path, copies=args.copies)
+            calibrate(path, args.val_tasks, copies=args.copies)
         return 0
     if args.ensemble:
         parts = [checkpoint.load(p) for p in args.ensemble]
@@ -121,7 +123,7 @@ def main() -> int:
                    for k, v in json.loads(p.metadata.get("metrics", "{}")).items()}
         path = checkpoint.save(args.out / f"{args.only[0]}{checkpoint.SUFFIX}", parts[0].config,
                                checkpoint.ensemble([p.params for p in parts]), sum(p.step for p in parts), metrics)
-        calibrate(path, copies=args.copies or 0)
+        calibrate(path, args.val_tasks, copies=args.copies or 0)
         return 0
     for name in args.only:
         learner, setup, scored_on = MODELS[name]
@@ -134,7 +136,7 @@ def main() -> int:
         path = checkpoint.save(args.out / f"{name}{checkpoint.SUFFIX}", run.config, run.learner.state_numpy(),
                                run.step, {f"{r.setup} {r.metric}": r.value for r in rows})
         print(bench.table(rows))
-        calibrate(path)
+        calibrate(path, args.val_tasks)
         print(f"{name}: {run.step} meta-iterations, {seconds:.0f} CPU s, {time.perf_counter() - wall:.0f} s wall "
               f"-> {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} "
               f"({path.stat().st_size / 1e6:.2f} MB)", flush=True)
