@@ -116,9 +116,11 @@ def main() -> int:
         return 0
     if args.ensemble:
         parts = [checkpoint.load(p) for p in args.ensemble]
-        recipes = {json.dumps(dataclasses.replace(p.config, seed=0).to_dict(), sort_keys=True) for p in parts}
+        recipes = {json.dumps(dataclasses.replace(p.config, seed=0, task_config=dataclasses.replace(
+            p.config.task_config, augment=False)).to_dict(), sort_keys=True) for p in parts}
         if len(recipes) > 1:
-            parser.error("--ensemble: the checkpoints must share one recipe (they may differ in seed only)")
+            parser.error("--ensemble: the checkpoints must share one recipe and split (they may differ in seed and "
+                         "in the training-time warps only)")
         metrics = {f"member {i} {k}": v for i, p in enumerate(parts)
                    for k, v in json.loads(p.metadata.get("metrics", "{}")).items()}
         path = checkpoint.save(args.out / f"{args.only[0]}{checkpoint.SUFFIX}", parts[0].config,
