@@ -159,13 +159,15 @@ def meta_train(config: RunConfig, seconds: float, wall_s: float | None = None) -
 
 
 def oneshot_cost(config: RunConfig, params: Mapping[str, np.ndarray], temperature: float = 1.0,
-                 seen: list[np.ndarray] | None = None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+                 seen: list[np.ndarray] | None = None, copies: int = 0
+                 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """A cost function for the official 20-run scorer, computed exactly as ``python -m metaviz predict``
     computes it (:func:`metaviz.fewshot.classify`): the model adapts to the 20 training images (labels
     0..19) and each test image is classified *on its own* against them (in a batch with the training
     images, never with the other test images), so no test image influences another's answer, as the
     protocol requires. The cost is minus the class probability; ``seen``, when given, collects each
-    run's probabilities [20, 20] (softmax(logits / ``temperature``)), for the calibration error."""
+    run's probabilities [20, 20] (softmax(logits / ``temperature``)), for the calibration error.
+    ``params`` may be an ensemble and ``copies`` test-time copies (:func:`metaviz.fewshot.classify`)."""
     from metaviz import fewshot
     from metaviz.data.oneshot import to_tensor
 
@@ -174,7 +176,8 @@ def oneshot_cost(config: RunConfig, params: Mapping[str, np.ndarray], temperatur
     def cost(train_images: np.ndarray, test_images: np.ndarray) -> np.ndarray:
         classes = [str(k) for k in range(len(train_images))]
         p = fewshot.classify(config, params, to_tensor(train_images, size).numpy(), np.arange(len(classes)),
-                             to_tensor(test_images, size).numpy(), classes, temperature=temperature).probabilities
+                             to_tensor(test_images, size).numpy(), classes, temperature=temperature,
+                             copies=copies).probabilities
         if seen is not None:
             seen.append(p)
         return -p
@@ -204,10 +207,11 @@ def transductive_cost(learner: MetaLearner, size: int, device: torch.device | st
 
 
 def validation_logits(config: RunConfig, params: Mapping[str, np.ndarray], n_tasks: int = 40, seed: int = 0,
-                      n_way: int = 20, k_shot: int = 1, split: str = "val") -> tuple[np.ndarray, np.ndarray]:
+                      n_way: int = 20, k_shot: int = 1, split: str = "val",
+                      copies: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Logits [n, N] and labels [n] of the queries of ``n_tasks`` N-way K-shot tasks drawn
     from the *meta-validation* split of the model's own task distribution (``split="test"``: its meta-test
-    split), each query classified as :func:`oneshot_cost` does: what
+    split), each query classified as :func:`oneshot_cost` does (``copies``: test-time copies): what
     :func:`metaviz.calibration.fit_temperature` is fitted on (never on the official runs)."""
     from metaviz import fewshot
 
@@ -217,7 +221,7 @@ def validation_logits(config: RunConfig, params: Mapping[str, np.ndarray], n_tas
     logs, labels = [], []
     for i in range(n_tasks):
         logs.append(fewshot.classify(config, params, batch.support_x[i].numpy(), batch.support_y[i].numpy(),
-                                     batch.query_x[i].numpy(), classes).logits)
+                                     batch.query_x[i].numpy(), classes, copies=copies).logits)
         labels.append(batch.query_y[i].numpy())
     return np.concatenate(logs), np.concatenate(labels)
 

@@ -57,11 +57,18 @@ class Loaded:
         fitted on meta-validation tasks; 1.0 for checkpoints saved without one."""
         return float(self.metadata.get("temperature", 1.0))
 
+    @property
+    def copies(self) -> int:
+        """Test-time copies of each image (``metaviz.fewshot.classify``), chosen on meta-validation tasks;
+        0 for checkpoints saved without."""
+        return int(self.metadata.get("test_time_copies", 0))
+
 
 def save(path: str | Path, config, params: Mapping[str, np.ndarray], step: int,
-         metrics: Mapping[str, float] | None = None, temperature: float | None = None) -> Path:
+         metrics: Mapping[str, float] | None = None, temperature: float | None = None, copies: int = 0) -> Path:
     """Write ``params`` and ``config`` (a RunConfig) to ``path``; returns the path. ``temperature``: the
-    calibration temperature to store (see :attr:`Loaded.temperature`)."""
+    calibration temperature to store (see :attr:`Loaded.temperature`); ``copies``: the test-time copies
+    (:attr:`Loaded.copies`); ``params`` may be an :func:`ensemble`."""
     path = Path(path)
     metadata = {"format": FORMAT, "metaviz": metaviz.__version__, "config": json.dumps(config.to_dict()),
                 "step": str(int(step)), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -70,12 +77,42 @@ def save(path: str | Path, config, params: Mapping[str, np.ndarray], step: int,
         if not temperature > 0:
             raise ValueError(f"the calibration temperature must be positive, not {temperature}")
         metadata["temperature"] = repr(float(temperature))
+    if copies:
+        metadata["test_time_copies"] = str(int(copies))
     tensors = {k: np.ascontiguousarray(v) for k, v in params.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(safetensors.numpy.save(tensors, metadata=metadata))
     tmp.replace(path)  # atomic: a crash never leaves half a checkpoint under the real name
     return path
+
+
+MAX_COPIES = 32  # test-time copies of each image at most (metaviz.fewshot.MAX_COPIES)
+MEMBER = "member."  # an ensemble's tensors are named "member.<i>.<parameter>"
+
+
+def members(params: Mapping[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
+    """The member models of ``params``: an ensemble's (tensors "member.<i>.<name>", all of one config), or
+    ``[params]`` for a single model. Raises ValueError for a mix of both or members numbered with gaps."""
+    if not any(k.startswith(MEMBER) for k in params):
+        return [dict(params)]
+    groups: dict[int, dict[str, np.ndarray]] = {}
+    for key, value in params.items():
+        index, _, name = key[len(MEMBER):].partition(".") if key.startswith(MEMBER) else ("", "", "")
+        if not (index.isdigit() and name):
+            raise ValueError(f"tensor {key[:80]!r} is not named {MEMBER}<i>.<parameter> like the ensemble's others")
+        groups.setdefault(int(index), {})[name] = value
+    if sorted(groups) != list(range(len(groups))):
+        raise ValueError(f"an ensemble's members must be numbered 0..{len(groups) - 1}, not {sorted(groups)[:10]}")
+    return [groups[i] for i in range(len(groups))]
+
+
+def ensemble(member_params: list[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The tensors of an ensemble of models of one config (each a ``state_numpy()``): what :func:`save` stores
+    and :func:`members` splits again. Its prediction is the members' mean probability (``metaviz.fewshot``)."""
+    if not member_params:
+        raise ValueError("an ensemble needs at least one member")
+    return {f"{MEMBER}{i}.{k}": v for i, p in enumerate(member_params) for k, v in p.items()}
 
 
 def save_run(path: str | Path, run) -> Path:
@@ -159,6 +196,8 @@ def load(source: str | Path | bytes) -> Loaded:
         step = int(metadata.get("step", 0))
         if not 0 < float(metadata.get("temperature", 1.0)) < float("inf"):
             raise ValueError(f"its calibration temperature {metadata['temperature']!r} is not a positive number")
+        if not 0 <= int(metadata.get("test_time_copies", 0)) <= MAX_COPIES:
+            raise ValueError(f"its test-time copies {metadata['test_time_copies']!r} are not 0..{MAX_COPIES}")
     except (KeyError, ValueError, TypeError, RecursionError) as error:
         raise CheckpointError(f"the checkpoint's run config is not usable by this version of metaviz "
                               f"({metaviz.__version__}): {error}", "err_checkpoint.config",
@@ -167,7 +206,8 @@ def load(source: str | Path | bytes) -> Loaded:
 
 
 def build(loaded: Loaded, device: str = "cpu", task_config=None):
-    """A learner built from the checkpoint's config with its parameters loaded.
+    """A learner built from the checkpoint's config with its parameters loaded (an ensemble's first member,
+    after every member's tensors are checked; :func:`metaviz.fewshot.classify` uses them all).
 
     ``task_config``: build it for other tasks of the same family than it was meta-trained on, for
     example 5-way tasks for a Prototypical Network meta-trained on 60-way ones. Learners with an
@@ -180,6 +220,16 @@ def build(loaded: Loaded, device: str = "cpu", task_config=None):
 
     config = loaded.config if task_config is None else dataclasses.replace(loaded.config, task_config=task_config)
     learner = build_learner(config, device=resolve_device(device))
+    try:
+        parts = members(loaded.params)
+    except ValueError as error:
+        details = f"its tensors are neither one model nor an ensemble ({error})"
+        raise CheckpointError(f"the checkpoint does not fit a {loaded.config.learner} learner for "
+                              f"{loaded.config.task}: {details}", "err_checkpoint.mismatch",
+                              learner=loaded.config.learner, task=loaded.config.task, details=details) from None
+    for part in parts[1:]:
+        build(Loaded(loaded.config, loaded.step, part, loaded.metadata), device, task_config)
+    loaded = Loaded(loaded.config, loaded.step, parts[0], loaded.metadata)
     # empty placeholders (a metric learner's support summary) are shaped by N-way and hold nothing
     expected = {k: tuple(v.shape) for k, v in learner.params.items() if v.numel()}
     found = {k: tuple(v.shape) for k, v in loaded.params.items() if v.size}

@@ -208,36 +208,85 @@ def default_steps(learner: MetaLearner) -> int:
     return int(getattr(learner.config, "inner_steps", 0)) if learner.has_inner_loop else 0
 
 
+def _mean_log_probability(logits: Sequence[torch.Tensor]) -> torch.Tensor:
+    """log of the mean of softmax(z) over ``logits`` (each [..., n]): the ensemble's (or copies') logits."""
+    stacked = torch.stack([F.log_softmax(z, -1) for z in logits])
+    return torch.logsumexp(stacked, 0) - np.log(len(logits))
+
+
+def _copy_logits(learner: MetaLearner, adapted, sx: torch.Tensor, qx: torch.Tensor, copies: int,
+                 seed: int) -> torch.Tensor:
+    """Class outputs [Q, n]: each query's own copies (:func:`metaviz.data.augment.copies`), each classified in
+    a batch with the support set alone, their probabilities averaged."""
+    if not copies:
+        return _query_logits(learner, adapted, sx, qx)
+    from metaviz.data import augment
+
+    q = augment.copies(qx, copies, seed)                                                # [Q, k + 1, C, H, W]
+    z = _query_logits(learner, adapted, sx, q.flatten(0, 1)).reshape(len(qx), copies + 1, -1)
+    return _mean_log_probability(list(z.unbind(1)))
+
+
+def _support_copies(sx: torch.Tensor, sy: torch.Tensor, copies: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The support set with ``copies`` warped copies of each image, labelled as it (prototypes then average
+    over them; gradient learners fine-tune on them)."""
+    if not copies:
+        return sx, sy
+    from metaviz.data import augment
+
+    return augment.copies(sx, copies, seed + 1).flatten(0, 1), sy.repeat_interleave(copies + 1)
+
+
 def classify(config, params: Mapping[str, np.ndarray], support_x: np.ndarray, support_y: np.ndarray,
              query_x: np.ndarray, classes: Sequence[str], steps: int | None = None,
-             temperature: float = 1.0) -> Prediction:
+             temperature: float = 1.0, copies: int = 0, seed: int = 0) -> Prediction:
     """Adapt to the support set (support_x [S, C, H, W], support_y [S] in 0..n-1, n = len(classes)) and
     classify query_x [Q, C, H, W]. ``steps``: inner steps for gradient learners (default: as many as
     in meta-training; at most :data:`MAX_STEPS`). ``temperature``: the probabilities are
-    softmax(logits / T) (the checkpoint's calibration, :mod:`metaviz.calibration`; no prediction changes)."""
+    softmax(logits / T) (the checkpoint's calibration, :mod:`metaviz.calibration`; no prediction changes).
+
+    ``params`` may be an ensemble (:func:`metaviz.checkpoint.members`): each member adapts and classifies
+    on its own and the logits are log of the members' mean probability, log (1/M) sum_m softmax(z_m).
+    ``copies`` > 0: test-time augmentation from the support set only: each support image gets ``copies``
+    warped copies with its label, and each query is classified with its own ``copies`` warped copies
+    (``seed`` draws the warps, the same for every image), probabilities averaged as for members."""
+    from metaviz import checkpoint
+    from metaviz.checkpoint import members
+
     if not temperature > 0:
         raise ValueError(f"the temperature must be positive, not {temperature}")
+    if not 0 <= copies <= checkpoint.MAX_COPIES:
+        raise ValueError(f"test-time copies must be between 0 and {checkpoint.MAX_COPIES}, not {copies}")
     spec = preprocessing_for(config)
     n = len(classes)
-    learner = learner_for(config, params, n)
+    parts = members(params)
+    learners_ = [learner_for(config, p, n) for p in parts]
     sx, sy = _tensor(support_x, spec), torch.as_tensor(np.asarray(support_y), dtype=torch.int64)
     qx = _tensor(query_x, spec)
     if sy.numel() and (int(sy.min()) < 0 or int(sy.max()) >= n):
         raise ValueError(f"support labels must lie in 0..{n - 1}")
-    if not learner.has_inner_loop:
-        logits = _query_logits(learner, _adapt(learner, sx, sy, 0), sx, qx)
+    ax, ay = _support_copies(sx, sy, copies, seed)
+    first = learners_[0]
+    if not first.has_inner_loop:
+        logits = _mean_log_probability([_copy_logits(m, _adapt(m, ax, ay, 0), ax, qx, copies, seed)
+                                        for m in learners_]) if len(parts) > 1 or copies else \
+            _query_logits(first, _adapt(first, sx, sy, 0), sx, qx)
         probabilities = F.softmax(logits / temperature, -1).numpy()
         return Prediction(tuple(classes), probabilities, probabilities.argmax(-1), logits=logits.numpy())
-    steps = default_steps(learner) if steps is None else int(steps)
+    steps = default_steps(first) if steps is None else int(steps)
     if not 0 <= steps <= MAX_STEPS:
         raise ValueError(f"inner steps must be between 0 and {MAX_STEPS}, not {steps}")
     trajectory, losses = [], []
     for t in range(steps + 1):  # theta_t = t steps from the meta-learned start, each adapt() from scratch
-        adapted = _adapt(learner, sx, sy, t)
-        logits = _query_logits(learner, adapted, sx, qx)
+        per_member, loss = [], 0.0
+        for m in learners_:
+            adapted = _adapt(m, ax, ay, t)
+            per_member.append(_copy_logits(m, adapted, ax, qx, copies, seed))
+            with torch.no_grad():
+                loss += float(m.support_loss(adapted, sx, sy)) / len(learners_)
+        logits = per_member[0] if len(per_member) == 1 and not copies else _mean_log_probability(per_member)
         trajectory.append(F.softmax(logits / temperature, -1).numpy())
-        with torch.no_grad():
-            losses.append(float(learner.support_loss(adapted, sx, sy)))
+        losses.append(loss)
     probs = np.stack(trajectory)
     return Prediction(tuple(classes), probs[-1], probs[-1].argmax(-1), probs, np.array(losses), logits.numpy())
 
@@ -275,16 +324,21 @@ def _round_robin(y: np.ndarray) -> np.ndarray:
 
 
 def leave_one_out(config, params: Mapping[str, np.ndarray], support_x: np.ndarray, support_y: np.ndarray,
-                  classes: Sequence[str], steps: int | None = None, max_held_out: int = MAX_HELD_OUT) -> LeaveOneOut:
+                  classes: Sequence[str], steps: int | None = None, max_held_out: int = MAX_HELD_OUT,
+                  copies: int = 0) -> LeaveOneOut:
     """Hold out each support example of a class with at least two (at most ``max_held_out`` of them,
-    in turn from each class), adapt to the rest, classify it."""
+    in turn from each class), adapt to the rest, classify it (an ensemble or test-time copies: as
+    :func:`classify` does, at T = 1)."""
+    from metaviz.checkpoint import members
+
+    whole = len(members(params)) > 1 or copies > 0
     spec = preprocessing_for(config)
     n = len(classes)
     y = np.asarray(support_y, dtype=np.int64)
     counts = np.bincount(y, minlength=n)
     eligible = counts[y] >= 2
     scored = eligible & (_round_robin(y) < max_held_out)
-    learner = learner_for(config, params, n)
+    learner = learner_for(config, members(params)[0], n)
     steps = default_steps(learner) if steps is None else int(steps)
     x = _tensor(support_x, spec)
     predicted = np.full(len(y), -1, np.int64)
@@ -292,8 +346,11 @@ def leave_one_out(config, params: Mapping[str, np.ndarray], support_x: np.ndarra
     for i in np.flatnonzero(scored):
         keep = torch.as_tensor(np.arange(len(y)) != i)
         sx, sy = x[keep], torch.as_tensor(y[keep.numpy()])
-        adapted = _adapt(learner, sx, sy, steps)
-        p = F.softmax(_query_logits(learner, adapted, sx, x[i:i + 1]), -1).numpy()[0]
+        if whole:
+            p = classify(config, params, sx.numpy(), sy.numpy(), x[i:i + 1].numpy(), classes, steps,
+                         copies=copies).probabilities[0]
+        else:
+            p = F.softmax(_query_logits(learner, _adapt(learner, sx, sy, steps), sx, x[i:i + 1]), -1).numpy()[0]
         probabilities[i], predicted[i] = p, int(p.argmax())
     correct = scored & (predicted == y)
     accuracy = float(correct[scored].mean()) if scored.any() else float("nan")
@@ -443,11 +500,12 @@ def embedding_plane(config, params: Mapping[str, np.ndarray], support_x: np.ndar
     prototype in R^D, and the regions the nearest projected prototype (an approximation in the plane;
     see ``metaviz.analysis.embedding``)."""
     from metaviz.analysis.embedding import class_means, decision_regions, features, fit_pca, nearest, padded_range
+    from metaviz.checkpoint import members
     from metaviz.learners.protonet import MetricLearner
 
     spec = preprocessing_for(config)
     n = len(classes)
-    learner = learner_for(config, params, n)
+    learner = learner_for(config, members(params)[0], n)  # an ensemble: its first member's embedding
     if not isinstance(learner, MetricLearner):
         return None
     numpy_params = learner.state_numpy()
@@ -489,9 +547,10 @@ class FewShotResult:
 
 
 def run(config, params: Mapping[str, np.ndarray], support: SupportSet, queries: QuerySet | None = None,
-        steps: int | None = None, temperature: float = 1.0) -> FewShotResult:
+        steps: int | None = None, temperature: float = 1.0, copies: int = 0) -> FewShotResult:
     """Classify ``queries`` (if any), leave-one-out on ``support`` and the familiarity check of both.
-    ``temperature``: the checkpoint's calibration (``Loaded.temperature``), applied to the probabilities.
+    ``temperature``: the checkpoint's calibration (``Loaded.temperature``), applied to the probabilities;
+    ``copies``: its test-time copies (``Loaded.copies``, see :func:`classify`).
     ``support`` and ``queries`` must come from ``metaviz.data.uploads`` with :func:`preprocessing_for`
     this config."""
     spec = preprocessing_for(config)
@@ -501,17 +560,19 @@ def run(config, params: Mapping[str, np.ndarray], support: SupportSet, queries: 
                            f"{spec.image_shape}: take them in again for this model", "err_fewshot.shape_mismatch",
                            got=str(x.shape[1:]), expected=str(spec.image_shape))
     classes = support.names
-    learner = learner_for(config, params, len(classes))
+    from metaviz.checkpoint import members
+
+    learner = learner_for(config, members(params)[0], len(classes))
     steps = default_steps(learner) if steps is None else steps
     prediction = None
     names = [e.name for v in support.classes.values() for e in v]
     images = x
     if queries is not None and queries.examples:
         q = queries.arrays()
-        prediction = classify(config, params, x, y, q, classes, steps, temperature=temperature)
+        prediction = classify(config, params, x, y, q, classes, steps, temperature=temperature, copies=copies)
         names += [e.name for e in queries.examples]
         images = np.concatenate([x, q])
-    loo = leave_one_out(config, params, x, y, classes, steps)
+    loo = leave_one_out(config, params, x, y, classes, steps, copies=copies)
     shown = queries.arrays()[:MAX_PLANE_QUERIES] if prediction is not None else None
     plane = embedding_plane(config, params, x, y, classes, shown,
                             None if prediction is None else prediction.predicted[:MAX_PLANE_QUERIES])

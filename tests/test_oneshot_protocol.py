@@ -31,19 +31,16 @@ def protonet():
 
 
 def eval_predictions(loaded, runs) -> list[np.ndarray]:
-    cost = bench.oneshot_cost(loaded.config, loaded.params, loaded.temperature)
+    cost = bench.oneshot_cost(loaded.config, loaded.params, loaded.temperature, copies=loaded.copies)
     return [cost(r.train, r.test).argmin(1) for r in runs]
 
 
-@pytest.mark.slow
-def test_the_20_official_runs_get_the_same_predictions_through_eval_and_predict(official, protonet, tmp_path,
-                                                                               capsys):
+def predict_matches_eval(path, runs, loaded, model: str, tmp_path, capsys) -> None:
     """predict: one folder per class with its one training drawing (the class named by its index) and
     the 20 test drawings as queries, as a user would give them; eval: ``bench.oneshot_cost``."""
     from metaviz.data.omniglot import Archive
 
-    path, runs = official
-    expected = eval_predictions(protonet, runs)
+    expected = eval_predictions(loaded, runs)
     with Archive(path) as archive:
         for run, want in zip(runs, expected):
             pairs = dict(line.split() for line in archive.read(f"{run.name}/class_labels.txt").decode().splitlines()
@@ -56,7 +53,7 @@ def test_the_20_official_runs_get_the_same_predictions_through_eval_and_predict(
             (folder / "query").mkdir()
             for t in sorted(pairs):
                 (folder / "query" / Path(t).name).write_bytes(archive.read(t))
-            assert main(["predict", "--model", "protonet-omniglot", "--support", str(folder / "support"),
+            assert main(["predict", "--model", model, "--support", str(folder / "support"),
                          "--query", str(folder / "query")]) == 0
             rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
             got = {Path(r["file"]).name: int(r["predicted"]) for r in rows if "file" in r}
@@ -66,10 +63,31 @@ def test_the_20_official_runs_get_the_same_predictions_through_eval_and_predict(
             assert np.array_equal(np.array([train_files.index(pairs[t]) for t in sorted(pairs)]), run.answers)
 
 
+@pytest.mark.slow
+def test_the_20_official_runs_get_the_same_predictions_through_eval_and_predict(official, protonet, tmp_path,
+                                                                               capsys):
+    path, runs = official
+    predict_matches_eval(path, runs, protonet, "protonet-omniglot", tmp_path, capsys)
+
+
+@pytest.mark.slow
+def test_an_ensemble_with_test_time_copies_answers_the_same_through_eval_and_predict(official, protonet, tmp_path,
+                                                                                    capsys):
+    """An ensemble checkpoint (two members) with its test-time copies, stored in the file, on one run."""
+    path, runs = official
+    parts = checkpoint.members(protonet.params)
+    second = {k: v * np.float32(0.9) if v.ndim == 4 else v for k, v in parts[-1].items()}  # another network
+    saved = checkpoint.save(tmp_path / "ensemble.safetensors", protonet.config,
+                            checkpoint.ensemble([parts[0], second]), 1, temperature=1.3, copies=2)
+    loaded = checkpoint.load(saved)
+    assert loaded.copies == 2 and len(checkpoint.members(loaded.params)) == 2
+    predict_matches_eval(path, runs[:1], loaded, str(saved), tmp_path, capsys)
+
+
 def test_a_test_drawings_answer_does_not_depend_on_the_other_test_drawings(official, protonet):
     _, runs = official
     run, other = runs[0], runs[1]
-    cost = bench.oneshot_cost(protonet.config, protonet.params)
+    cost = bench.oneshot_cost(protonet.config, protonet.params, copies=protonet.copies)
     alone = np.concatenate([cost(run.train, run.test[i:i + 1]) for i in range(3)])
     together = cost(run.train, run.test)[:3]
     mixed = cost(run.train, np.concatenate([run.test[:3], other.test]))[:3]  # other runs' drawings beside them

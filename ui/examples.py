@@ -234,6 +234,7 @@ class Model:
     config: object
     params: dict
     temperature: float = 1.0  # the checkpoint's calibration (metaviz.calibration); 1 for a session's model
+    copies: int = 0           # the checkpoint's test-time copies (metaviz.fewshot.classify); 0 for a session's model
 
 
 ZOO_TITLES = {"protonet-omniglot": "ui_examples.zoo_protonet", "maml-omniglot": "ui_examples.zoo_maml"}  # keys
@@ -294,10 +295,10 @@ def model_picker(kind: str | None = None) -> Model | None:
             st.error(f"{up.name}: {said(error)}")
             return None
         return Model(f"upload:{hashlib.sha1(data).hexdigest()}", up.name, loaded.config, loaded.params,
-                     loaded.temperature)
+                     loaded.temperature, loaded.copies)
     loaded = _zoo(choice)
     return Model(f"zoo:{choice}:{loaded.step}:{loaded.temperature}", labels.get(choice, choice), loaded.config,
-                 loaded.params, loaded.temperature)
+                 loaded.params, loaded.temperature, loaded.copies)
 
 
 def results(model: Model, spec: Preprocessing, support: SupportSet, queries: QuerySet,
@@ -307,7 +308,8 @@ def results(model: Model, spec: Preprocessing, support: SupportSet, queries: Que
     cached = st.session_state.get("own.result")
     if cached is None or cached[0] != key:
         with st.spinner(t("ui_examples.adapting")):
-            cached = (key, fewshot.run(model.config, model.params, support, queries, steps, model.temperature))
+            cached = (key, fewshot.run(model.config, model.params, support, queries, steps, model.temperature,
+                                       model.copies))
         st.session_state["own.result"] = cached
     return cached[1]
 

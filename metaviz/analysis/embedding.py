@@ -603,11 +603,13 @@ def quick_run(config: RunConfig, n_checkpoints: int = 11) -> QuickRun:
 
 
 def zoo_run(name: str = "protonet-omniglot") -> QuickRun:
-    """A checkpoint shipped in ``metaviz/zoo/``, with its step 0 rebuilt from its config's seed."""
+    """A checkpoint shipped in ``metaviz/zoo/``, with its step 0 rebuilt from its config's seed (an ensemble:
+    its first member, since an embedding belongs to one network)."""
     from metaviz import checkpoint
 
     shipped = checkpoint.zoo()
     if name not in shipped:
         raise ValueError(f"no shipped checkpoint {name!r}; shipped: {sorted(shipped) or 'none'}")
     loaded = checkpoint.load(shipped[name])
-    return QuickRun(loaded.config, with_initial(loaded.config, [(loaded.step, loaded.params)]), 0.0)
+    params = checkpoint.members(loaded.params)[0]
+    return QuickRun(loaded.config, with_initial(loaded.config, [(loaded.step, params)]), 0.0)

@@ -85,7 +85,7 @@ def counted(cost, bar: Bar):
 def oneshot(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from metaviz import calibration
+    from metaviz import calibration, checkpoint
     from metaviz.bench import oneshot_cost, transductive_cost
     from metaviz.data import oneshot as benchmark
 
@@ -95,7 +95,7 @@ def oneshot(args: argparse.Namespace) -> int:
         if isinstance(model, int):
             return model
         loaded = model[0]
-        cost = oneshot_cost(loaded.config, loaded.params, loaded.temperature, seen)
+        cost = oneshot_cost(loaded.config, loaded.params, loaded.temperature, seen, loaded.copies)
     try:
         path = benchmark.find_runs(args.data, download=args.download)
         runs = benchmark.load_runs(path)
@@ -115,7 +115,9 @@ def oneshot(args: argparse.Namespace) -> int:
                                          1 / loaded.temperature)  # softmax(T log p) undoes the temperature exactly
         print(f"calibration error (ECE, {calibration.N_BINS} bins, temperature {loaded.temperature:.4g}): "
               f"{calibration.ece(probabilities, answers):.4f}; at T = 1: {calibration.ece(untempered, answers):.4f}")
-        if args.transductive:
+        if args.transductive and len(checkpoint.members(loaded.params)) > 1:
+            print("transductive extra: not computed for an ensemble (it scores one network)")
+        elif args.transductive:
             with Bar(len(runs), "transductive extra") as bar:
                 extra = benchmark.score(runs, counted(transductive_cost(*model[1:]), bar))
             print(f"transductive extra, NOT the protocol's score (each run's 20 test images in one batch): "

@@ -109,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         print("error: no usable query images", file=sys.stderr)
         return 2
     try:
-        result = fewshot.run(loaded.config, loaded.params, support, queries, args.steps, temperature=loaded.temperature)
+        result = fewshot.run(loaded.config, loaded.params, support, queries, args.steps, temperature=loaded.temperature,
+                             copies=loaded.copies)
     except ValueError as error:  # fewer than two classes, more classes than the model's head, ...
         print(f"error: {error}", file=sys.stderr)
         return 2

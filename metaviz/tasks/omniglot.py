@@ -27,6 +27,8 @@ alphabets; "background+evaluation" trains on background and tests on the 659
 characters of the 20 official evaluation alphabets, as in Lake et al.
 "Within alphabet" draws all N classes of a task from one alphabet, as the
 official one-shot benchmark does: look-alike letters make it harder.
+"Warp the training drawings" applies :mod:`metaviz.data.augment` to every
+meta-training drawing (small affine warps, stroke thickness; Lake et al. 2019).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from dataclasses import dataclass
 import torch
 
 from metaviz.config import param
+from metaviz.data import augment
 from metaviz.data.omniglot import Characters, load_characters
 from metaviz.tasks.base import SPLITS, ClassPool, Episode, EpisodeConfig, TaskBatch, TaskDistribution
 
@@ -61,6 +64,10 @@ class OmniglotConfig(EpisodeConfig):
                           help="Folder with the Omniglot zips; empty: $METAVIZ_DATA, the shared data, the cache.")
     split_seed: int = param(0, "Split seed", min=0, max=1_000_000, step=1,
                             help="Which characters (or alphabets) go to which split.")
+    augment: bool = param(False, "Warp the training drawings",
+                          help="Each meta-training drawing is turned, sheared, shifted and scaled a little, and "
+                               "its strokes made thicker or thinner (validation and test drawings are left as "
+                               "they are).")
 
     def __post_init__(self):
         super().__post_init__()
@@ -172,6 +179,14 @@ class Omniglot(TaskDistribution):
     def sample(self, n_tasks: int, generator: torch.Generator, split: str = "train") -> TaskBatch:
         """support_x [T, N*K, 1, S, S] float32, support_y [T, N*K] int64 (0..N-1); query_x/y likewise with Q;
         truth["classes"] [T, N] class ids, truth["alphabet"] [T, N] alphabet ids."""
+        batch = self._sample(n_tasks, generator, split)
+        if not (self.config.augment and split == "train"):
+            return batch
+        e = batch.episode
+        return TaskBatch(Episode(augment.warp(e.support_x, generator), e.support_y,
+                                 augment.warp(e.query_x, generator), e.query_y), batch.truth)
+
+    def _sample(self, n_tasks: int, generator: torch.Generator, split: str) -> TaskBatch:
         c, data = self.config, self.data
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
